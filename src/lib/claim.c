@@ -1,0 +1,283 @@
+/*
+ * claim.c: take the oldest visible messages, exclusively.
+ *
+ * Candidates are the files of new/ whose mtime has come (visible) and the
+ * files of cur/ whose deadline has passed or whose owner is known dead
+ * (expired claims come back without any reaper), taken in id order, i.e.
+ * arrival order.  A claim is one rename to a fresh name in cur/ (the handle:
+ * delivery count + 1, a new random token), so that exactly one of any
+ * number of concurrent claimers wins, and the old handle stops working.
+ *
+ * Right after the rename the file still has its old mtime, which in cur/
+ * would read as "expired"; the claimer then sets the deadline.  A rename
+ * sets the ctime, so cur/ entries are only taken back once their ctime is
+ * MQ_SETTLE_MS old: the moment between rename and deadline is protected.
+ *
+ * Setting an mtime needs the file's owner.  In a queue shared by a group
+ * the claimer may not own the message; it then adopts it: copies it to a
+ * file of its own in tmp/ and swaps the two atomically (RENAME_EXCHANGE),
+ * failing cleanly if the claim was lost in between.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+static int
+owner_dead(const char *owner)
+{
+	const char *tag = mq_host_tag(), *dash;
+	const char *e;
+	long long pid;
+
+	if (!owner[0] || (dash = strchr(owner, '-')) == NULL)
+		return 0;
+	if ((size_t)(dash - owner) != strlen(tag) ||
+	    strncmp(owner, tag, (size_t)(dash - owner)) != 0)
+		return 0; /* another host's claim: its deadline decides */
+	pid = strtonum(dash + 1, 1, 1 << 30, &e);
+	if (e)
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * Is this entry claimable now?  If not, *due is lowered to when it may be.
+ * Returns 1 if claimable, 0 if not (yet), -1 to skip it for good.
+ */
+static int
+claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
+    struct stat *st, struct mq_name *n, long long now, long long *due)
+{
+	long long mt, ct, at;
+
+	if (fstatat(q->dfd[dir], name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1; /* gone: claimed by another */
+	if (!S_ISREG(st->st_mode)) {
+		if (q->skipped)
+			q->skipped(q, dir, name, "not a regular file");
+		return -1;
+	}
+	if (st->st_nlink != 1) {
+		/* rename(2) onto another link of the same inode is a no-op. */
+		if (q->skipped)
+			q->skipped(q, dir, name, "has more than one link");
+		return -1;
+	}
+	if (mq_name_parse(name, n) < 0) {
+		if (q->skipped)
+			q->skipped(q, dir, name, "unsafe name");
+		return -1;
+	}
+	mt = mq_mtime_ms(st);
+	if (dir == MQ_NEW) {
+		if (mt <= now)
+			return 1;
+		at = mt;
+	} else {
+		ct = (long long)st->st_ctim.tv_sec * 1000 +
+		    st->st_ctim.tv_nsec / 1000000 + MQ_SETTLE_MS;
+		if (ct <= now && (mt <= now || owner_dead(n->owner)))
+			return 1;
+		at = mt > ct ? mt : ct;
+	}
+	if (*due == 0 || at < *due)
+		*due = at;
+	return 0;
+}
+
+/* Copy src (in cur/) to a file of ours in tmp/; see the comment above. */
+static int
+adopt(struct mq_queue *q, const char *name, long long deadline)
+{
+	char tmp[MQ_NAME_MAX + 1], buf[65536];
+	int in, out = -1, e;
+	ssize_t r;
+
+	if (snprintf(tmp, sizeof(tmp), "%.200s.adopt", name) >=
+	    (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	in = openat(q->dfd[MQ_CUR], name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	out = openat(q->dfd[MQ_TMP], tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, q->fmode);
+	if (out < 0)
+		goto fail;
+	while ((r = read(in, buf, sizeof(buf))) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (mq_write_all(out, buf, (size_t)r) < 0)
+			goto fail;
+	}
+	if ((q->cfg.sync && mq_fsync(out) < 0) ||
+	    mq_settime(q->dfd[MQ_TMP], tmp, deadline) < 0)
+		goto fail;
+	if (close(out) < 0) {
+		out = -1;
+		goto fail;
+	}
+	out = -1;
+	close(in);
+	in = -1;
+	if (renameat2(q->dfd[MQ_TMP], tmp, q->dfd[MQ_CUR], name,
+	    RENAME_EXCHANGE) < 0)
+		goto fail;
+	/* tmp/ now holds the producer's file: the copy took its place. */
+	unlinkat(q->dfd[MQ_TMP], tmp, 0);
+	q->dirty |= 1u << MQ_TMP;
+	return 0;
+fail:
+	e = errno;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	unlinkat(q->dfd[MQ_TMP], tmp, 0);
+	errno = e;
+	return -1;
+}
+
+/* Move one entry to cur/ under a fresh handle and set its deadline. */
+static int
+take(struct mq_queue *q, enum mq_dir dir, const char *name,
+    const struct mq_name *old, long long deadline, pid_t owner,
+    struct mq_claim *c)
+{
+	int tries;
+
+	c->n = *old;
+	c->n.deliveries++;
+	c->n.reason[0] = '\0';
+	c->n.owner[0] = '\0';
+	if (owner > 0)
+		snprintf(c->n.owner, sizeof(c->n.owner), "%s-%ld",
+		    mq_host_tag(), (long)owner);
+	for (tries = 0;; tries++) {
+		mq_token(c->n.token, sizeof(c->n.token));
+		if (mq_name_format(c->name, sizeof(c->name), &c->n) < 0)
+			return -1;
+		if (mq_rename(q->dfd[dir], name, q->dfd[MQ_CUR], c->name) == 0)
+			break;
+		if (errno != EEXIST || tries > 4)
+			return -1;
+	}
+	q->dirty |= 1u << dir | 1u << MQ_CUR;
+	c->deadline_ms = deadline;
+	if (mq_settime(q->dfd[MQ_CUR], c->name, deadline) == 0)
+		return 0;
+	if (errno == EPERM && adopt(q, c->name, deadline) == 0)
+		return 0;
+	/*
+	 * The claim is ours but has no deadline: put it back rather than
+	 * leave it to look expired.
+	 */
+	snprintf(q->errobj, sizeof(q->errobj), "cur/%s", c->name);
+	{
+		int e = errno;
+		struct mq_name back = *old;
+		char bname[MQ_NAME_MAX + 1];
+		back.token[0] = back.owner[0] = '\0';
+		if (mq_name_format(bname, sizeof(bname), &back) == 0)
+			mq_rename(q->dfd[MQ_CUR], c->name, q->dfd[MQ_NEW],
+			    bname);
+		errno = e;
+	}
+	return -1;
+}
+
+int
+mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
+    struct mq_claim *out, size_t *nout, long long *next_ms)
+{
+	struct mq_scan s;
+	struct mq_name n;
+	struct stat st;
+	long long now, due = 0;
+	size_t i, got = 0, pass;
+	unsigned char *tried = NULL;
+	const char *name;
+	enum mq_dir dir;
+	int r, rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	*nout = 0;
+	if (mq_scan(q, MQ_NEW, &s) < 0 || mq_scan(q, MQ_CUR, &s) < 0) {
+		mq_scan_free(&s);
+		return -1;
+	}
+	mq_scan_sort(&s);
+	if (s.n && (tried = calloc(s.n, 1)) == NULL) {
+		mq_scan_free(&s);
+		return -1;
+	}
+	now = mq_now_ms();
+	/*
+	 * Pass 0 goes in order, but after losing a race it jumps a short
+	 * random distance ahead, so that concurrent claimers spread out
+	 * instead of all fighting for the head; pass 1 takes what was jumped.
+	 */
+	for (pass = 0; pass < 2 && got < max; pass++) {
+		for (i = 0; i < s.n && got < max; i++) {
+			if (tried[i])
+				continue;
+			tried[i] = 1;
+			name = mq_scan_name(&s, i);
+			dir = s.e[i].dir;
+			r = claimable(q, dir, name, &st, &n, now, &due);
+			if (r <= 0)
+				continue;
+			if (n.expires > 0 && n.expires * 1000 <= now) {
+				if (mq_expire(q, dir, name, &n) < 0 &&
+				    errno != ENOENT && errno != ESTALE) {
+					rc = -1;
+					break;
+				}
+				continue;
+			}
+			if (q->cfg.max_deliveries > 0 &&
+			    n.deliveries >= q->cfg.max_deliveries) {
+				if (mq_bury(q, dir, name, "maxdeliveries") < 0 &&
+				    errno != ENOENT && errno != ESTALE) {
+					rc = -1;
+					break;
+				}
+				continue;
+			}
+			if (take(q, dir, name, &n, now + timeout_ms, owner,
+			    &out[got]) == 0) {
+				got++;
+				continue;
+			}
+			if (errno != ENOENT) {
+				rc = -1;
+				break;
+			}
+			if (pass == 0 && s.n - i > 2)
+				i += arc4random_uniform(
+				    s.n - i - 1 < 8 ? (uint32_t)(s.n - i - 1) : 8);
+		}
+		if (rc < 0)
+			break;
+	}
+	free(tried);
+	mq_scan_free(&s);
+	*nout = got;
+	if (next_ms)
+		*next_ms = due;
+	if (rc < 0 && got == 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,186 @@
+/*
+ * mq.h: the spool library shared by the mq tools.
+ *
+ * A queue is a directory:
+ *
+ *	QUEUE/config	settings, "key = value" lines (mq-spool(5))
+ *	QUEUE/tmp/	files being written; never read by consumers
+ *	QUEUE/new/	visible messages; mtime = when visible
+ *	QUEUE/cur/	claims; mtime = when the claim expires
+ *	QUEUE/done/	acknowledged messages, if kept
+ *	QUEUE/dead/	dead letters; the reason is in the name
+ *
+ * A file name is an id followed by ","-separated fields, each a letter and a
+ * value, written in this order and parsed from the right, so that a foreign
+ * name holding commas of its own stays whole:
+ *
+ *	t<epoch>	expires (TTL) at this time
+ *	d<n>		delivered n times so far
+ *	o<tag>-<pid>	claimed on behalf of this process on the host tagged
+ *	c<hex>		the claim's token: fresh for every claim
+ *	r<word>		why the message is a dead letter
+ *
+ * Invariants: every state change is one rename(2) that cannot replace a
+ * file; nothing is reported done before the directories are fsync'ed (unless
+ * the queue or the caller asked for no syncing); a library function returns
+ * -1 and sets errno, and names the object that failed in q->errobj; it never
+ * prints and never exits.  Tools set umask(0) and every file and directory is
+ * created with an explicit mode.
+ */
+#ifndef MQ_H
+#define MQ_H
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+/* Exit statuses: one table for every tool (mq(7)). */
+#define MQ_EXIT_OK 0	   /* success */
+#define MQ_EXIT_EMPTY 1	   /* nothing to do: no message, wait ran out */
+#define MQ_EXIT_USAGE 2	   /* bad options or operands */
+#define MQ_EXIT_STALE 3	   /* a claim that has moved on */
+#define MQ_EXIT_PERM 100   /* permanent error: retrying will not help */
+#define MQ_EXIT_TEMP 111   /* temporary failure: try again later */
+
+#define MQ_NAME_MAX 255
+#define MQ_FIELD_MAX 64
+/* A fresh claim is never taken back sooner than this after its rename. */
+#define MQ_SETTLE_MS 2000
+/* maildir's rule for leftovers in tmp/. */
+#define MQ_TMP_MAX_AGE_MS (36LL * 3600 * 1000)
+
+enum mq_dir { MQ_TMP, MQ_NEW, MQ_CUR, MQ_DONE, MQ_DEAD, MQ_NDIRS };
+
+struct mq_config {
+	long long timeout_ms;	  /* default visibility timeout */
+	long long max_deliveries; /* 0: unlimited */
+	long long ttl_ms;	  /* default TTL of a put; 0: none */
+	int ttl_dead;		  /* expired: 1 to dead/, 0 deleted */
+	long long retention_ms;	  /* of done/; 0: forever */
+	int keep_done;		  /* ack: 1 to done/, 0 deleted */
+	long long max_size;	  /* bytes; 0: unlimited */
+	int sync;		  /* 0: never fsync (throwaway queues) */
+};
+
+struct mq_queue {
+	char *path;		/* as the user gave it */
+	int fd;			/* the queue directory */
+	int dfd[MQ_NDIRS];	/* its subdirectories */
+	mode_t fmode;		/* mode of message files */
+	struct mq_config cfg;
+	unsigned dirty;		/* directories changed since the last sync */
+	char errobj[MQ_NAME_MAX + 16]; /* "new/NAME": what last failed */
+	/* Called for each spool entry that is skipped (FIFO, link, ...). */
+	void (*skipped)(struct mq_queue *, enum mq_dir, const char *name,
+	    const char *why);
+};
+
+/* A parsed file name. */
+struct mq_name {
+	char id[MQ_NAME_MAX + 1];
+	long long expires;	/* t: epoch seconds, 0 none */
+	long long deliveries;	/* d */
+	char owner[32];		/* o: "tag-pid" or "" */
+	char token[20];		/* c: or "" */
+	char reason[MQ_FIELD_MAX + 1]; /* r: or "" */
+};
+
+/* A claim: where it is and what it was. */
+struct mq_claim {
+	char name[MQ_NAME_MAX + 1]; /* in cur/ */
+	struct mq_name n;
+	long long deadline_ms;
+};
+
+/* util.c */
+long long mq_now_ms(void);
+long long mq_mtime_ms(const struct stat *);
+int mq_parse_duration(const char *, long long *ms);
+int mq_parse_size(const char *, long long *bytes);
+int mq_exitcode(int err);
+int mq_write_all(int fd, const void *, size_t);
+int mq_fsync(int fd);
+int mq_rename(int fromfd, const char *from, int tofd, const char *to);
+int mq_settime(int dirfd, const char *name, long long ms);
+
+/* naming.c */
+int mq_name_parse(const char *, struct mq_name *);
+int mq_name_format(char *, size_t, const struct mq_name *);
+int mq_name_safe(const char *);
+int mq_new_id(char *, size_t);
+const char *mq_host_tag(void);
+void mq_token(char *, size_t);
+void mq_sanitize_word(char *dst, size_t, const char *src);
+
+/* config.c */
+void mq_config_defaults(struct mq_config *);
+int mq_config_read(int qfd, struct mq_config *, char *err, size_t errlen);
+int mq_config_write_default(int qfd, mode_t);
+
+/* spool.c */
+extern const char *const mq_dirnames[MQ_NDIRS];
+int mq_open(struct mq_queue *, const char *path, int create, int group);
+void mq_close(struct mq_queue *);
+int mq_sync(struct mq_queue *);
+int mq_open_claim_path(const char *path, char *qpath, size_t, char *name,
+    size_t);
+
+/* put.c */
+struct mq_put;
+struct mq_put *mq_put_begin(struct mq_queue *, long long delay_ms,
+    long long ttl_ms, int nosync);
+int mq_put_fd(struct mq_put *, int fd, const char *buf, size_t len);
+int mq_put_commit(struct mq_put *, FILE *ids);
+size_t mq_put_pending(const struct mq_put *);
+void mq_put_abort(struct mq_put *);
+void mq_put_end(struct mq_put *);
+
+/* scan.c */
+struct mq_entry {
+	size_t off;	/* of the name in buf */
+	enum mq_dir dir;
+};
+struct mq_scan {
+	struct mq_entry *e;
+	size_t n, cap;
+	char *buf;	/* the names, one after another */
+	size_t used, bufcap;
+};
+int mq_scan(struct mq_queue *, enum mq_dir, struct mq_scan *);
+#define mq_scan_name(s, i) ((s)->buf + (s)->e[(i)].off)
+void mq_scan_sort(struct mq_scan *);
+void mq_scan_free(struct mq_scan *);
+
+/* claim.c */
+int mq_claim(struct mq_queue *, size_t max, long long timeout_ms,
+    pid_t owner, struct mq_claim *out, size_t *nout, long long *next_ms);
+
+/* lease.c: each returns -1 with errno ESTALE for a claim that moved on */
+int mq_check(struct mq_queue *, const char *name, struct mq_name *);
+int mq_ack(struct mq_queue *, const char *name);
+int mq_release(struct mq_queue *, const char *name, long long delay_ms);
+int mq_extend(struct mq_queue *, const char *name, long long timeout_ms);
+int mq_bury(struct mq_queue *, enum mq_dir, const char *name,
+    const char *reason);
+int mq_expire(struct mq_queue *, enum mq_dir, const char *name,
+    const struct mq_name *);
+int mq_kick(struct mq_queue *, const char *name, char *newname, size_t);
+
+/* watch.c */
+struct mq_watch;
+struct mq_watch *mq_watch_open(struct mq_queue *, int polling);
+int mq_watch_fd(const struct mq_watch *);
+int mq_watch_wait(struct mq_watch *, long long until_ms);
+void mq_watch_close(struct mq_watch *);
+
+/* tool.c: shared by the tools' main()s; the only code here that prints */
+const char *mq_tool_path(char *);
+int mq_tool_open_error(struct mq_queue *, const char *path);
+int mq_tool_error(struct mq_queue *, const char *what);
+void mq_tool_skipped(struct mq_queue *, enum mq_dir, const char *,
+    const char *);
+int mq_tool_flush(void);
+
+#endif

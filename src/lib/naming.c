@@ -1,0 +1,244 @@
+/*
+ * naming.c: message ids and the fields that follow them in a file name.
+ *
+ * An id is "SSSSSSSSSS.UUUUUU.P<pid>Q<seq>R<rand>.<host>": a fixed-width
+ * enqueue time (so that LC_ALL=C ls lists arrival order), then what makes it
+ * unique: the pid and a per-process counter (unique on a host), a random
+ * number and the host name (unique across hosts sharing the spool, as in
+ * maildir).  The host name is reduced to [A-Za-z0-9.-], anything else
+ * becoming "_": the kernel accepts "/", ":" and newlines in a UTS namespace.
+ */
+#include <sys/utsname.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+static const char fieldorder[] = "tdoc"; /* r takes c's place */
+
+static int
+field_rank(char c)
+{
+	const char *p;
+
+	if (c == 'r')
+		return 3;
+	p = strchr(fieldorder, c);
+	return p && c ? (int)(p - fieldorder) : -1;
+}
+
+static int
+all_of(const char *s, const char *set)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!strchr(set, *s))
+			return 0;
+	return 1;
+}
+
+#define DIGITS "0123456789"
+#define HEX "0123456789abcdef"
+#define WORD "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+
+static int
+field_valid(char c, const char *v)
+{
+	const char *dash;
+
+	switch (c) {
+	case 't': case 'd':
+		return all_of(v, DIGITS) && strlen(v) <= 18;
+	case 'c':
+		return all_of(v, HEX) && strlen(v) < 20;
+	case 'r':
+		return all_of(v, WORD) && strlen(v) <= MQ_FIELD_MAX;
+	case 'o':
+		dash = strchr(v, '-');
+		if (!dash || strlen(v) >= 32)
+			return 0;
+		return dash > v && strspn(v, HEX) == (size_t)(dash - v) &&
+		    all_of(dash + 1, DIGITS);
+	}
+	return 0;
+}
+
+/*
+ * Peel fields off the right while they are ours and in order; what is left
+ * is the id.  A foreign name ("123.M4P5.host,S=99") keeps its own commas.
+ */
+int
+mq_name_parse(const char *s, struct mq_name *n)
+{
+	char buf[MQ_NAME_MAX + 1], *comma;
+	int last = 4, r;
+
+	memset(n, 0, sizeof(*n));
+	if (strlen(s) > MQ_NAME_MAX || !mq_name_safe(s)) {
+		errno = EINVAL;
+		return -1;
+	}
+	strlcpy(buf, s, sizeof(buf));
+	while ((comma = strrchr(buf, ',')) != NULL && comma != buf) {
+		r = field_rank(comma[1]);
+		if (r < 0 || r >= last || !field_valid(comma[1], comma + 2))
+			break;
+		last = r;
+		switch (comma[1]) {
+		case 't':
+			n->expires = strtoll(comma + 2, NULL, 10);
+			break;
+		case 'd':
+			n->deliveries = strtoll(comma + 2, NULL, 10);
+			break;
+		case 'o':
+			strlcpy(n->owner, comma + 2, sizeof(n->owner));
+			break;
+		case 'c':
+			strlcpy(n->token, comma + 2, sizeof(n->token));
+			break;
+		case 'r':
+			strlcpy(n->reason, comma + 2, sizeof(n->reason));
+			break;
+		}
+		*comma = '\0';
+	}
+	strlcpy(n->id, buf, sizeof(n->id));
+	return 0;
+}
+
+int
+mq_name_format(char *dst, size_t len, const struct mq_name *n)
+{
+	char t[24] = "", d[24] = "", o[40] = "", c[24] = "";
+	char r[MQ_FIELD_MAX + 3] = "";
+	int w;
+
+	if (n->expires > 0)
+		snprintf(t, sizeof(t), ",t%lld", n->expires);
+	if (n->deliveries > 0)
+		snprintf(d, sizeof(d), ",d%lld", n->deliveries);
+	if (n->owner[0])
+		snprintf(o, sizeof(o), ",o%s", n->owner);
+	if (n->token[0])
+		snprintf(c, sizeof(c), ",c%s", n->token);
+	if (n->reason[0])
+		snprintf(r, sizeof(r), ",r%s", n->reason);
+	w = snprintf(dst, len, "%s%s%s%s%s%s", n->id, t, d, o, c, r);
+	if (w < 0 || (size_t)w >= len || w > MQ_NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A name that may be used inside the spool: printable ASCII without "/" or
+ * blanks, not starting with "." (hidden, "..") or "-" (an option).
+ */
+int
+mq_name_safe(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (s[i] <= ' ' || s[i] > '~' || s[i] == '/')
+			return 0;
+	return i <= MQ_NAME_MAX;
+}
+
+static const char *
+host_name(void)
+{
+	static char host[65];
+	struct utsname u;
+	size_t i;
+
+	if (host[0])
+		return host;
+	if (uname(&u) < 0 || u.nodename[0] == '\0')
+		strlcpy(host, "localhost", sizeof(host));
+	else
+		strlcpy(host, u.nodename, sizeof(host));
+	for (i = 0; host[i]; i++)
+		if (!isalnum((unsigned char)host[i]) && host[i] != '.' &&
+		    host[i] != '-')
+			host[i] = '_';
+	if (host[0] == '.' || host[0] == '-')
+		host[0] = '_';
+	return host;
+}
+
+int
+mq_new_id(char *dst, size_t len)
+{
+	static unsigned long seq;
+	struct timespec ts;
+	int w;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	w = snprintf(dst, len, "%010lld.%06ld.P%ldQ%luR%04x.%s",
+	    (long long)ts.tv_sec, ts.tv_nsec / 1000, (long)getpid(), seq++,
+	    arc4random() & 0xffff, host_name());
+	if (w < 0 || (size_t)w >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A short tag for this host (FNV-1a of its raw name): a claim's owner pid
+ * means something only on the host that wrote it.
+ */
+const char *
+mq_host_tag(void)
+{
+	static char tag[13];
+	struct utsname u;
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *p;
+
+	if (tag[0])
+		return tag;
+	if (uname(&u) < 0)
+		u.nodename[0] = '\0';
+	for (p = (const unsigned char *)u.nodename; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	snprintf(tag, sizeof(tag), "%012llx",
+	    (unsigned long long)(h & 0xffffffffffffULL));
+	return tag;
+}
+
+void
+mq_token(char *dst, size_t len)
+{
+	snprintf(dst, len, "%08x", arc4random());
+}
+
+/* Make a reason word: safe characters only, at most MQ_FIELD_MAX. */
+void
+mq_sanitize_word(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	if (len > MQ_FIELD_MAX + 1)
+		len = MQ_FIELD_MAX + 1;
+	for (i = 0; src[i] && i + 1 < len; i++)
+		dst[i] = strchr(WORD, src[i]) && src[i] ? src[i] : '-';
+	dst[i] = '\0';
+	if (i == 0)
+		strlcpy(dst, "unknown", len);
+}

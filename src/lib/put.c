@@ -1,0 +1,269 @@
+/*
+ * put.c: enqueue, the way qmail and Postfix do it.
+ *
+ * Each message is written to tmp/ (O_EXCL, O_NOFOLLOW, an explicit mode),
+ * closed and checked; at commit the data is made durable (fsync of the one
+ * file, or one syncfs for a batch: group commit), each file is renamed into
+ * new/ without replacing anything, and new/ is fsync'ed.  Only then is an id
+ * reported.  A consumer can never see a partial file: new/ only ever gets
+ * whole files by rename.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+struct pending {
+	char name[MQ_NAME_MAX + 1];
+	char id[MQ_NAME_MAX + 1];
+};
+
+struct mq_put {
+	struct mq_queue *q;
+	long long delay_ms, ttl_ms;
+	int sync;
+	int lastfd;		/* the latest file, kept for its fsync */
+	struct pending *p;
+	size_t n, cap;
+};
+
+struct mq_put *
+mq_put_begin(struct mq_queue *q, long long delay_ms, long long ttl_ms,
+    int nosync)
+{
+	struct mq_put *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->q = q;
+	p->delay_ms = delay_ms;
+	p->ttl_ms = ttl_ms;
+	p->sync = q->cfg.sync && !nosync;
+	p->lastfd = -1;
+	return p;
+}
+
+size_t
+mq_put_pending(const struct mq_put *p)
+{
+	return p->n;
+}
+
+static int
+fail(struct mq_put *p, const char *dir, const char *name)
+{
+	int e = errno;
+
+	snprintf(p->q->errobj, sizeof(p->q->errobj), "%s%s%s", dir,
+	    *name ? "/" : "", name);
+	errno = e;
+	return -1;
+}
+
+static int
+close_last(struct mq_put *p)
+{
+	int fd = p->lastfd;
+
+	p->lastfd = -1;
+	if (fd >= 0 && close(fd) < 0)
+		return fail(p, "tmp", p->p[p->n - 1].name);
+	return 0;
+}
+
+static int
+name_new(struct mq_put *p, struct pending *e)
+{
+	struct mq_name n;
+
+	memset(&n, 0, sizeof(n));
+	if (mq_new_id(n.id, sizeof(n.id)) < 0)
+		return -1;
+	if (p->ttl_ms > 0)
+		n.expires = (mq_now_ms() + p->ttl_ms + 999) / 1000;
+	strlcpy(e->id, n.id, sizeof(e->id));
+	return mq_name_format(e->name, sizeof(e->name), &n);
+}
+
+/* Copy fd (or buf, when fd < 0) into a new file in tmp/. */
+int
+mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
+{
+	struct mq_queue *q = p->q;
+	struct pending *e, *np;
+	char chunk[65536];
+	long long total = 0;
+	struct timespec ts[2];
+	ssize_t r;
+	int fd, tries;
+
+	if (close_last(p) < 0)
+		return -1;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		if ((np = reallocarray(p->p, cap, sizeof(*np))) == NULL)
+			return -1;
+		p->p = np;
+		p->cap = cap;
+	}
+	e = &p->p[p->n];
+	for (tries = 0;; tries++) {
+		if (name_new(p, e) < 0)
+			return fail(p, "tmp", "");
+		fd = openat(q->dfd[MQ_TMP], e->name, O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, q->fmode);
+		if (fd >= 0)
+			break;
+		if (errno != EEXIST || tries > 8)
+			return fail(p, "tmp", e->name);
+	}
+	/* From here on, abort removes it. */
+	p->n++;
+	p->lastfd = fd;
+	if (in < 0) {
+		if (q->cfg.max_size && (long long)len > q->cfg.max_size) {
+			errno = EFBIG;
+			return fail(p, "tmp", e->name);
+		}
+		if (mq_write_all(fd, buf, len) < 0)
+			return fail(p, "tmp", e->name);
+	} else {
+		for (;;) {
+			r = read(in, chunk, sizeof(chunk));
+			if (r < 0) {
+				/* EINTR: a signal; the caller decides. */
+				strlcpy(q->errobj, "", sizeof(q->errobj));
+				return -1;
+			}
+			if (r == 0)
+				break;
+			total += r;
+			if (q->cfg.max_size && total > q->cfg.max_size) {
+				errno = EFBIG;
+				return fail(p, "tmp", e->name);
+			}
+			if (mq_write_all(fd, chunk, (size_t)r) < 0)
+				return fail(p, "tmp", e->name);
+		}
+	}
+	if (p->delay_ms > 0) {
+		/* The mtime in new/ is when the message becomes visible. */
+		long long at = mq_now_ms() + p->delay_ms;
+		ts[0].tv_sec = 0;
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1].tv_sec = at / 1000;
+		ts[1].tv_nsec = (at % 1000) * 1000000;
+		if (futimens(fd, ts) < 0)
+			return fail(p, "tmp", e->name);
+	}
+	return 0;
+}
+
+/*
+ * Make the pending files durable, move them into new/, make new/ durable,
+ * then print their ids.  On an error, the files already moved stay (their
+ * ids are printed: the caller must know them) and the rest are removed.
+ */
+int
+mq_put_commit(struct mq_put *p, FILE *ids)
+{
+	struct mq_queue *q = p->q;
+	struct pending *e;
+	size_t i, moved = 0;
+	int rc = 0, fd = p->lastfd, tries, serr = 0;
+	char oldname[MQ_NAME_MAX + 1];
+
+	if (p->n == 0)
+		return 0;
+	if (p->sync) {
+		/*
+		 * One message: fsync its file.  A batch: one syncfs for all,
+		 * much cheaper than an fsync each (group commit).
+		 */
+		if (p->n == 1 && fd >= 0)
+			rc = mq_fsync(fd);
+		else
+			while ((rc = syncfs(q->dfd[MQ_TMP])) < 0 &&
+			    errno == EINTR)
+				;
+		if (rc < 0) {
+			fail(p, "tmp", "");
+			goto abort;
+		}
+	}
+	if (close_last(p) < 0)
+		goto abort;
+	for (i = 0; i < p->n; i++) {
+		e = &p->p[i];
+		strlcpy(oldname, e->name, sizeof(oldname));
+		for (tries = 0;; tries++) {
+			if (mq_rename(q->dfd[MQ_TMP], oldname, q->dfd[MQ_NEW],
+			    e->name) == 0)
+				break;
+			/* Another host made the same name: take a new one. */
+			if (errno != EEXIST || tries > 8 || name_new(p, e) < 0) {
+				rc = -1;
+				fail(p, "new", e->name);
+				break;
+			}
+		}
+		if (rc < 0)
+			break;
+		moved++;
+	}
+	if (moved > 0 && p->sync && mq_fsync(q->dfd[MQ_NEW]) < 0) {
+		serr = errno;
+		fail(p, "new", "");
+		rc = -1;
+	}
+	for (i = 0; i < moved && !serr; i++)
+		if (ids && fprintf(ids, "%s\n", p->p[i].id) < 0)
+			serr = errno ? errno : EIO;
+	if (moved < p->n) {
+		int e2 = errno;
+		for (i = moved; i < p->n; i++)
+			unlinkat(q->dfd[MQ_TMP], p->p[i].name, 0);
+		errno = e2;
+	}
+	p->n = 0;
+	if (serr) {
+		errno = serr;
+		return -1;
+	}
+	return rc;
+abort:
+	mq_put_abort(p);
+	return -1;
+}
+
+/* Remove every file not yet committed; errno is kept. */
+void
+mq_put_abort(struct mq_put *p)
+{
+	int e = errno;
+	size_t i;
+
+	if (p->lastfd >= 0)
+		close(p->lastfd);
+	p->lastfd = -1;
+	for (i = 0; i < p->n; i++)
+		unlinkat(p->q->dfd[MQ_TMP], p->p[i].name, 0);
+	p->n = 0;
+	errno = e;
+}
+
+void
+mq_put_end(struct mq_put *p)
+{
+	if (p == NULL)
+		return;
+	mq_put_abort(p);
+	free(p->p);
+	free(p);
+}

@@ -1,0 +1,126 @@
+/*
+ * scan.c: list a spool directory.
+ *
+ * Only what a directory read gives is used here (names and d_type), no
+ * stat: a scan of new/ must stay one pass of getdents however long the
+ * queue.  Hidden names are ignored; entries that cannot be messages
+ * (directories, links, FIFOs, devices) are reported through q->skipped and
+ * never opened.  The names live in one growing buffer, not a malloc each.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+static const char *
+what(unsigned char t)
+{
+	switch (t) {
+	case DT_DIR:
+		return "a directory";
+	case DT_LNK:
+		return "a symbolic link";
+	case DT_FIFO:
+		return "a FIFO";
+	case DT_SOCK:
+		return "a socket";
+	case DT_CHR: case DT_BLK:
+		return "a device";
+	}
+	return "not a regular file";
+}
+
+int
+mq_scan(struct mq_queue *q, enum mq_dir dir, struct mq_scan *s)
+{
+	struct dirent *d;
+	size_t len;
+	DIR *dp;
+	int fd, e;
+
+	fd = openat(q->dfd[dir], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (dp = fdopendir(fd)) == NULL) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		strlcpy(q->errobj, mq_dirnames[dir], sizeof(q->errobj));
+		errno = e;
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((d = readdir(dp)) == NULL)
+			break;
+		if (d->d_name[0] == '.')
+			continue;
+		if (d->d_type != DT_REG && d->d_type != DT_UNKNOWN) {
+			if (q->skipped)
+				q->skipped(q, dir, d->d_name, what(d->d_type));
+			continue;
+		}
+		len = strlen(d->d_name) + 1;
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 256;
+			struct mq_entry *ne = reallocarray(s->e, cap,
+			    sizeof(*ne));
+			if (ne == NULL)
+				goto fail;
+			s->e = ne;
+			s->cap = cap;
+		}
+		if (s->used + len > s->bufcap) {
+			size_t cap = s->bufcap ? s->bufcap * 2 : 16384;
+			char *nb;
+			while (cap < s->used + len)
+				cap *= 2;
+			if ((nb = realloc(s->buf, cap)) == NULL)
+				goto fail;
+			s->buf = nb;
+			s->bufcap = cap;
+		}
+		memcpy(s->buf + s->used, d->d_name, len);
+		s->e[s->n].off = s->used;
+		s->e[s->n].dir = dir;
+		s->n++;
+		s->used += len;
+	}
+	if (errno != 0)
+		goto fail;
+	closedir(dp);
+	return 0;
+fail:
+	e = errno;
+	closedir(dp);
+	strlcpy(q->errobj, mq_dirnames[dir], sizeof(q->errobj));
+	errno = e;
+	return -1;
+}
+
+static int
+cmp(const void *a, const void *b, void *buf)
+{
+	const struct mq_entry *x = a, *y = b;
+
+	return strcmp((char *)buf + x->off, (char *)buf + y->off);
+}
+
+/* Name order is id order, and an id starts with its enqueue time. */
+void
+mq_scan_sort(struct mq_scan *s)
+{
+	qsort_r(s->e, s->n, sizeof(*s->e), cmp, s->buf);
+}
+
+void
+mq_scan_free(struct mq_scan *s)
+{
+	free(s->e);
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+}

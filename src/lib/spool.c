@@ -1,0 +1,162 @@
+/*
+ * spool.c: open (and on request create) a queue directory.
+ *
+ * Every later operation is relative to the directory descriptors opened
+ * here (openat/renameat), so a queue path that is renamed or replaced while
+ * a tool runs cannot redirect it.  The queue path itself may be a symlink
+ * (an administrator's choice); the subdirectories may not.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+const char *const mq_dirnames[MQ_NDIRS] = { "tmp", "new", "cur", "done",
+	"dead" };
+
+static int
+fail(struct mq_queue *q, const char *obj)
+{
+	int e = errno;
+
+	strlcpy(q->errobj, obj, sizeof(q->errobj));
+	errno = e;
+	return -1;
+}
+
+/*
+ * A queue shared by a group has a group-writable directory (made setgid so
+ * that every file gets the queue's group); its messages are readable by the
+ * group.  A private queue is the owner's alone.
+ */
+int
+mq_open(struct mq_queue *q, const char *path, int create, int group)
+{
+	mode_t dmode = group ? 02770 : 0700;
+	struct stat st;
+	char err[128];
+	int i, made = 0;
+
+	memset(q, 0, sizeof(*q));
+	q->fd = -1;
+	for (i = 0; i < MQ_NDIRS; i++)
+		q->dfd[i] = -1;
+	if ((q->path = strdup(path)) == NULL)
+		return fail(q, "");
+	if (create) {
+		if (mkdir(path, dmode) == 0)
+			made = 1;
+		else if (errno != EEXIST)
+			return fail(q, "");
+	}
+	q->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (q->fd < 0)
+		return fail(q, "");
+	if (made && group && fchmod(q->fd, dmode) < 0)
+		return fail(q, "");
+	if (fstat(q->fd, &st) < 0)
+		return fail(q, "");
+	group = (st.st_mode & S_IWGRP) != 0;
+	dmode = group ? 02770 : 0700;
+	q->fmode = group ? 0640 : 0600;
+	for (i = 0; i < MQ_NDIRS; i++) {
+		if (create && mkdirat(q->fd, mq_dirnames[i], dmode) == 0) {
+			made = 1;
+			if (group && fchmodat(q->fd, mq_dirnames[i], dmode, 0) < 0)
+				return fail(q, mq_dirnames[i]);
+		} else if (create && errno != EEXIST)
+			return fail(q, mq_dirnames[i]);
+		q->dfd[i] = openat(q->fd, mq_dirnames[i],
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (q->dfd[i] < 0)
+			return fail(q, mq_dirnames[i]);
+	}
+	if (create && mq_config_write_default(q->fd, q->fmode) < 0)
+		return fail(q, "config");
+	/* A new queue must survive a power cut like the messages in it. */
+	if (made && mq_fsync(q->fd) < 0)
+		return fail(q, "");
+	if (mq_config_read(q->fd, &q->cfg, err, sizeof(err)) < 0)
+		return fail(q, err);
+	return 0;
+}
+
+void
+mq_close(struct mq_queue *q)
+{
+	int i;
+
+	for (i = 0; i < MQ_NDIRS; i++)
+		if (q->dfd[i] >= 0)
+			close(q->dfd[i]);
+	if (q->fd >= 0)
+		close(q->fd);
+	free(q->path);
+	q->path = NULL;
+	q->fd = -1;
+}
+
+/*
+ * A rename is atomic but not durable: the directories it changed are
+ * fsync'ed before the tool reports success, once for a whole batch.
+ */
+int
+mq_sync(struct mq_queue *q)
+{
+	unsigned dirty = q->dirty;
+	int i;
+
+	q->dirty = 0;
+	if (!q->cfg.sync)
+		return 0;
+	for (i = 0; i < MQ_NDIRS; i++)
+		if ((dirty & (1u << i)) && mq_fsync(q->dfd[i]) < 0)
+			return fail(q, mq_dirnames[i]);
+	return 0;
+}
+
+/*
+ * Split a claim's path ("QUEUE/cur/NAME") into its queue and its name.  The
+ * directory part is resolved, so "..", links and relative paths cannot make
+ * a file outside a queue's cur/ look like a claim.
+ */
+int
+mq_open_claim_path(const char *path, char *qpath, size_t qlen, char *name,
+    size_t nlen)
+{
+	char dir[PATH_MAX], real[PATH_MAX], *slash;
+
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	*slash = '\0';
+	if (!mq_name_safe(slash + 1) ||
+	    strlcpy(name, slash + 1, nlen) >= nlen) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (realpath(dir[0] ? dir : "/", real) == NULL)
+		return -1;
+	slash = strrchr(real, '/');
+	if (slash == NULL || strcmp(slash + 1, "cur") != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	*slash = '\0';
+	if (strlcpy(qpath, real[0] ? real : "/", qlen) >= qlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}

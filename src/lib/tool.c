@@ -1,0 +1,73 @@
+/*
+ * tool.c: what every tool does the same way: explain a failure to open a
+ * queue, report skipped spool entries, and check stdout before exiting.
+ * (The one file here that prints: it is for the tools' main()s.)
+ */
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mq.h"
+
+/* Trailing slashes off, so printed paths read "q/cur/NAME". */
+const char *
+mq_tool_path(char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	return path;
+}
+
+int
+mq_tool_open_error(struct mq_queue *q, const char *path)
+{
+	int e = errno;
+
+	if (e == ENOENT && q->errobj[0] == '\0')
+		warnx("%s: no such queue (mqput -c creates one)", path);
+	else if (e == ENOENT)
+		warnx("%s: not a queue (no %s/)", path, q->errobj);
+	else if (e == EINVAL)
+		warnx("%s/%s", path, q->errobj);
+	else if (q->errobj[0])
+		warnx("%s/%s: %s", path, q->errobj, strerror(e));
+	else
+		warnx("%s: %s", path, strerror(e));
+	return mq_exitcode(e);
+}
+
+/* Report an error of an operation on an open queue. */
+int
+mq_tool_error(struct mq_queue *q, const char *what)
+{
+	int e = errno;
+
+	if (q->errobj[0])
+		warnx("%s/%s: %s%s%s", q->path, q->errobj, what ? what : "",
+		    what ? ": " : "", strerror(e));
+	else
+		warnx("%s: %s%s%s", q->path, what ? what : "", what ? ": " : "",
+		    strerror(e));
+	return mq_exitcode(e);
+}
+
+void
+mq_tool_skipped(struct mq_queue *q, enum mq_dir dir, const char *name,
+    const char *why)
+{
+	warnx("%s/%s/%s: skipped: %s", q->path, mq_dirnames[dir], name, why);
+}
+
+/* stdout errors (EPIPE, a full disk) are errors too. */
+int
+mq_tool_flush(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		warn("stdout");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,197 @@
+/*
+ * util.c: time, number parsing, checked I/O, and the errno -> exit status
+ * rule shared by every tool.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+long long
+mq_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long
+mq_mtime_ms(const struct stat *st)
+{
+	return (long long)st->st_mtim.tv_sec * 1000 +
+	    st->st_mtim.tv_nsec / 1000000;
+}
+
+/* "30s", "5m", "2h", "7d", "1w", "250ms"; a bare number is seconds. */
+int
+mq_parse_duration(const char *s, long long *ms)
+{
+	static const struct {
+		const char *u;
+		long long mul;
+	} units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 },
+		{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+		{ "w", 604800000 } };
+	char *end;
+	long long v;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		goto bad;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno)
+		goto bad;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].u) != 0)
+			continue;
+		if (v > LLONG_MAX / units[i].mul / 4)
+			goto bad;
+		*ms = v * units[i].mul;
+		return 0;
+	}
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/* "512", "64k", "1M", "2G" (powers of 1024). */
+int
+mq_parse_size(const char *s, long long *bytes)
+{
+	char *end;
+	long long v, mul = 1;
+
+	if (*s < '0' || *s > '9')
+		goto bad;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno)
+		goto bad;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mul = 1LL << 10;
+		break;
+	case 'm': case 'M':
+		mul = 1LL << 20;
+		break;
+	case 'g': case 'G':
+		mul = 1LL << 30;
+		break;
+	default:
+		goto bad;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		goto bad;
+	if (v > LLONG_MAX / mul)
+		goto bad;
+	*bytes = v * mul;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/*
+ * Temporary failures are the ones that may go away by themselves: a full
+ * disk, an I/O error, a lack of memory or descriptors, a lock held by
+ * another process.  Everything else needs a person.
+ */
+int
+mq_exitcode(int err)
+{
+	switch (err) {
+	case ENOSPC: case EDQUOT: case EIO: case EAGAIN: case ENOMEM:
+	case EMFILE: case ENFILE: case EINTR: case ETIMEDOUT: case EBUSY:
+	case ENOLCK:
+		return MQ_EXIT_TEMP;
+	case ESTALE:
+		return MQ_EXIT_STALE;
+	default:
+		return MQ_EXIT_PERM;
+	}
+}
+
+int
+mq_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (len > 0) {
+		w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * fsync is retried on EINTR only.  Any other error is final: after a failed
+ * fsync the kernel may have dropped the dirty pages, so a second fsync that
+ * succeeds proves nothing (PostgreSQL's "fsyncgate").
+ */
+int
+mq_fsync(int fd)
+{
+	while (fsync(fd) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A rename that never replaces: plain rename(2) would silently overwrite a
+ * colliding name.  Where the file system lacks RENAME_NOREPLACE, link+unlink
+ * gives the same guarantee (at the cost of a moment with two links).
+ */
+int
+mq_rename(int fromfd, const char *from, int tofd, const char *to)
+{
+	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (linkat(fromfd, from, tofd, to, 0) < 0)
+		return -1;
+	if (unlinkat(fromfd, from, 0) < 0) {
+		int e = errno;
+		unlinkat(tofd, to, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* Set a spool file's mtime, never following a link. */
+int
+mq_settime(int dirfd, const char *name, long long ms)
+{
+	struct timespec ts[2];
+
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = ms / 1000;
+	ts[1].tv_nsec = (ms % 1000) * 1000000;
+	if (ms < 0) {
+		ts[1].tv_sec = 0;
+		ts[1].tv_nsec = 0;
+	}
+	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+}

@@ -1,0 +1,196 @@
+/*
+ * mqack: finish, give back, extend or fail claims.
+ *
+ *	mqack [-r | -d delay | -t timeout | -f reason] [-q queue] [claim ...]
+ *
+ * Claims are the paths mqget printed (QUEUE/cur/NAME), as operands or, with
+ * none, one per line on standard input.  The default acknowledges: the
+ * message goes to done/ or is deleted, per the queue's keep_done.  -r and -d
+ * release it to new/ (after delay), -t extends its deadline, -f sends it to
+ * dead/ with the reason in its name.
+ *
+ * A claim that has moved on (expired, claimed again, already finished) is
+ * stale: reported, exit status 3, nothing changed.  Anything that is not a
+ * claim of a queue is refused.  Each queue's directories are synced once,
+ * after all its claims, before the exit status says success.
+ */
+#include <err.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+enum op { ACK, RELEASE, EXTEND, FAIL };
+
+static enum op op = ACK;
+static long long arg_ms;
+static const char *reason;
+static const char *bare_queue;
+static struct mq_queue q;
+static char qopen[PATH_MAX];
+static int perm, temp, stale;
+
+static void __dead2
+usage(void)
+{
+	fprintf(stderr, "usage: mqack [-r | -d delay | -t timeout | -f reason] "
+	    "[-q queue] [claim ...]\n");
+	exit(MQ_EXIT_USAGE);
+}
+
+static void
+tally(int code)
+{
+	if (code == MQ_EXIT_PERM)
+		perm = 1;
+	else if (code == MQ_EXIT_TEMP)
+		temp = 1;
+	else if (code == MQ_EXIT_STALE)
+		stale = 1;
+}
+
+/* Sync and close the queue we hold, if any. */
+static void
+finish_queue(void)
+{
+	if (qopen[0] == '\0')
+		return;
+	if (mq_sync(&q) < 0)
+		tally(mq_tool_error(&q, NULL));
+	mq_close(&q);
+	qopen[0] = '\0';
+}
+
+static void
+one(const char *arg)
+{
+	char qpath[PATH_MAX], name[MQ_NAME_MAX + 1];
+	int r = -1;
+
+	if (bare_queue && strchr(arg, '/') == NULL) {
+		if (!mq_name_safe(arg)) {
+			warnx("%s: not a claim", arg);
+			tally(MQ_EXIT_PERM);
+			return;
+		}
+		strlcpy(qpath, bare_queue, sizeof(qpath));
+		strlcpy(name, arg, sizeof(name));
+	} else if (mq_open_claim_path(arg, qpath, sizeof(qpath), name,
+	    sizeof(name)) < 0) {
+		if (errno == EINVAL)
+			warnx("%s: not a claim (QUEUE/cur/NAME)", arg);
+		else
+			warn("%s", arg);
+		tally(errno == EINVAL || errno == ENOENT ? MQ_EXIT_PERM :
+		    mq_exitcode(errno));
+		return;
+	}
+	if (strcmp(qpath, qopen) != 0) {
+		finish_queue();
+		if (mq_open(&q, qpath, 0, 0) < 0) {
+			tally(mq_tool_open_error(&q, qpath));
+			return;
+		}
+		strlcpy(qopen, qpath, sizeof(qopen));
+	}
+	switch (op) {
+	case ACK:
+		r = mq_ack(&q, name);
+		break;
+	case RELEASE:
+		r = mq_release(&q, name, arg_ms);
+		break;
+	case EXTEND:
+		r = mq_extend(&q, name, arg_ms);
+		break;
+	case FAIL:
+		r = mq_check(&q, name, &(struct mq_name){ 0 });
+		if (r == 0)
+			r = mq_bury(&q, MQ_CUR, name, reason);
+		break;
+	}
+	if (r == 0)
+		return;
+	if (errno == ESTALE)
+		warnx("%s: stale claim (expired, or finished or claimed again)",
+		    arg);
+	else if (errno == EINVAL)
+		warnx("%s: not a claim", arg);
+	else
+		warn("%s", arg);
+	tally(errno == EINVAL ? MQ_EXIT_PERM : mq_exitcode(errno));
+}
+
+int
+main(int argc, char *argv[])
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int ch, nops = 0;
+
+	while ((ch = getopt(argc, argv, "d:f:q:rt:")) != -1) {
+		switch (ch) {
+		case 'r':
+			op = RELEASE;
+			nops++;
+			break;
+		case 'd':
+			op = RELEASE;
+			nops++;
+			if (mq_parse_duration(optarg, &arg_ms) < 0)
+				errx(MQ_EXIT_USAGE, "-d %s: bad duration", optarg);
+			break;
+		case 't':
+			op = EXTEND;
+			nops++;
+			if (mq_parse_duration(optarg, &arg_ms) < 0 || arg_ms == 0)
+				errx(MQ_EXIT_USAGE, "-t %s: bad duration", optarg);
+			break;
+		case 'f':
+			op = FAIL;
+			nops++;
+			reason = optarg;
+			break;
+		case 'q':
+			bare_queue = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (nops > 1)
+		errx(MQ_EXIT_USAGE, "-r, -d, -t and -f exclude each other");
+	if (argc == 0 && isatty(STDIN_FILENO))
+		usage();
+
+	umask(0);
+	if (argc > 0) {
+		for (; *argv; argv++)
+			one(*argv);
+	} else {
+		while ((len = getline(&line, &cap, stdin)) != -1) {
+			if (len > 0 && line[len - 1] == '\n')
+				line[--len] = '\0';
+			if (len > 0)
+				one(line);
+		}
+		if (ferror(stdin)) {
+			warn("stdin");
+			tally(mq_exitcode(errno));
+		}
+		free(line);
+	}
+	finish_queue();
+	if (perm)
+		return MQ_EXIT_PERM;
+	if (temp)
+		return MQ_EXIT_TEMP;
+	return stale ? MQ_EXIT_STALE : MQ_EXIT_OK;
+}

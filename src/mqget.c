@@ -1,0 +1,193 @@
+/*
+ * mqget: claim messages.
+ *
+ *	mqget [-0b] [-n count] [-p pid] [-t timeout] [-w wait] queue
+ *
+ * Claims the oldest visible messages (up to count, default 1) and prints the
+ * path of each claim in cur/: "cat" reads it, "mqack" acknowledges it.  A
+ * claim not acknowledged before its timeout comes back.  With -w, waits for
+ * a message, woken by inotify (the watch is opened before the first scan),
+ * and by a timer for delayed messages and expiring claims.  With -b, the
+ * bodies go to stdout instead and each is acknowledged once written.
+ *
+ * Paths are printed only after the claims are durable.  A claim whose path
+ * could not be printed (a closed stdout) is released, not lost.
+ */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+#define MAXCOUNT 10000
+
+static void __dead2
+usage(void)
+{
+	fprintf(stderr, "usage: mqget [-0b] [-n count] [-p pid] [-t timeout] "
+	    "[-w wait] queue\n");
+	exit(MQ_EXIT_USAGE);
+}
+
+/* Copy a claim's body to stdout, never following or blocking on a plant. */
+static int
+cat_body(struct mq_queue *q, const char *name)
+{
+	char buf[65536];
+	struct stat st;
+	ssize_t r;
+	int fd;
+
+	fd = openat(q->dfd[MQ_CUR], name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	if (fflush(stdout) == EOF)
+		goto fail;
+	while ((r = read(fd, buf, sizeof(buf))) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (mq_write_all(STDOUT_FILENO, buf, (size_t)r) < 0)
+			goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	r = errno;
+	close(fd);
+	errno = (int)r;
+	return -1;
+}
+
+/* Put back claims we could not hand over. */
+static void
+release_from(struct mq_queue *q, struct mq_claim *c, size_t from, size_t n)
+{
+	for (; from < n; from++)
+		mq_release(q, c[from].name, 0);
+	mq_sync(q);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct mq_queue q;
+	struct mq_claim *c;
+	struct mq_watch *w = NULL;
+	long long timeout = -1, wait = 0, until = 0, next;
+	long long count = 1, owner = 0;
+	const char *e;
+	size_t n = 0, i;
+	int ch, body = 0, eol = '\n', r, rc = 0;
+
+	while ((ch = getopt(argc, argv, "0bn:p:t:w:")) != -1) {
+		switch (ch) {
+		case '0':
+			eol = '\0';
+			break;
+		case 'b':
+			body = 1;
+			break;
+		case 'n':
+			count = strtonum(optarg, 1, MAXCOUNT, &e);
+			if (e)
+				errx(MQ_EXIT_USAGE, "-n %s: %s (1 to %d)", optarg,
+				    e, MAXCOUNT);
+			break;
+		case 'p':
+			owner = strtonum(optarg, 1, INT_MAX, &e);
+			if (e)
+				errx(MQ_EXIT_USAGE, "-p %s: bad pid", optarg);
+			break;
+		case 't':
+			if (mq_parse_duration(optarg, &timeout) < 0 ||
+			    timeout == 0)
+				errx(MQ_EXIT_USAGE, "-t %s: bad duration", optarg);
+			break;
+		case 'w':
+			if (mq_parse_duration(optarg, &wait) < 0)
+				errx(MQ_EXIT_USAGE, "-w %s: bad duration", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage();
+
+	umask(0);
+	signal(SIGPIPE, SIG_IGN);
+	if (mq_open(&q, mq_tool_path(argv[0]), 0, 0) < 0)
+		return mq_tool_open_error(&q, argv[0]);
+	q.skipped = mq_tool_skipped;
+	if (timeout < 0)
+		timeout = q.cfg.timeout_ms;
+	if ((c = calloc((size_t)count, sizeof(*c))) == NULL)
+		err(MQ_EXIT_TEMP, "malloc");
+	/* Subscribe before the first scan: no arrival falls in between. */
+	if (wait > 0) {
+		until = mq_now_ms() + wait;
+		if ((w = mq_watch_open(&q, 0)) == NULL)
+			err(MQ_EXIT_TEMP, "inotify");
+	}
+	for (;;) {
+		if (mq_claim(&q, (size_t)count, timeout, (pid_t)owner, c, &n,
+		    &next) < 0)
+			return mq_tool_error(&q, NULL);
+		if (n > 0 || wait == 0 || mq_now_ms() >= until)
+			break;
+		r = mq_watch_wait(w, next && next < until ? next : until);
+		if (r < 0 && errno != EINTR)
+			err(MQ_EXIT_TEMP, "%s: wait", q.path);
+	}
+	mq_watch_close(w);
+	if (n == 0)
+		return MQ_EXIT_EMPTY;
+	if (mq_sync(&q) < 0) {
+		/* Not durable: hand nothing out; the claims will expire. */
+		return mq_tool_error(&q, NULL);
+	}
+	for (i = 0; i < n; i++) {
+		if (body) {
+			if (cat_body(&q, c[i].name) < 0 ||
+			    (eol == '\0' && mq_write_all(1, "", 1) < 0)) {
+				warn("%s/cur/%s", q.path, c[i].name);
+				release_from(&q, c, i, n);
+				return MQ_EXIT_TEMP;
+			}
+			if (mq_ack(&q, c[i].name) < 0)
+				rc = mq_tool_error(&q, NULL);
+			continue;
+		}
+		if (printf("%s/cur/%s%c", q.path, c[i].name, eol) < 0)
+			break;
+	}
+	if (!body && mq_tool_flush() < 0) {
+		/* Nobody got these paths: give the claims back at once. */
+		release_from(&q, c, 0, n);
+		return MQ_EXIT_TEMP;
+	}
+	if (body && mq_sync(&q) < 0)
+		rc = mq_tool_error(&q, NULL);
+	free(c);
+	mq_close(&q);
+	return rc;
+}

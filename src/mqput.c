@@ -1,0 +1,321 @@
+/*
+ * mqput: enqueue messages.
+ *
+ *	mqput [-0clgqS] [-d delay] [-e ttl] [-s size] queue [file ...]
+ *
+ * One message from standard input, or one per file; with -l or -0, one per
+ * line or NUL-terminated record of the input (or of each file), in one
+ * process.  The id of each message is printed once the message is durable:
+ * written to tmp/, synced, renamed into new/ without replacing anything,
+ * new/ synced.  Many messages share their syncs (group commit): a batch is
+ * committed when it reaches BATCH messages or the input would block, so a
+ * slow producer (tail -f) sees each message enqueued at once.
+ *
+ * On any failure nothing of the failed message is left in new/ or tmp/;
+ * the ids printed are exactly the messages enqueued.
+ */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+#define BATCH 1000
+
+static volatile sig_atomic_t gotsig;
+
+static void
+onsig(int sig)
+{
+	gotsig = sig;
+}
+
+static void __dead2
+usage(void)
+{
+	fprintf(stderr, "usage: mqput [-0clgqS] [-d delay] [-e ttl] [-s size] "
+	    "queue [file ...]\n");
+	exit(MQ_EXIT_USAGE);
+}
+
+/* The records of one input, read in big chunks. */
+struct reader {
+	int fd, eof;
+	char *buf;
+	size_t len, off, cap;
+};
+
+/*
+ * Next record ending in delim (kept in *rec when keep) or at EOF.  Returns
+ * 1 with a record, 0 at the end, -1 on error (EFBIG: longer than max).
+ */
+static int
+next_record(struct reader *r, int delim, int keep, long long max,
+    const char **rec, size_t *len)
+{
+	char *p, *nb;
+	size_t scan = r->off;
+	ssize_t n;
+
+	for (;;) {
+		p = memchr(r->buf + scan, delim, r->len - scan);
+		if (p != NULL) {
+			*rec = r->buf + r->off;
+			*len = (size_t)(p - *rec) + (keep ? 1 : 0);
+			r->off = (size_t)(p - r->buf) + 1;
+			goto check;
+		}
+		if (r->eof) {
+			if (r->off == r->len)
+				return 0;
+			*rec = r->buf + r->off;
+			*len = r->len - r->off;
+			r->off = r->len;
+			goto check;
+		}
+		scan = r->len;
+		if (max > 0 && (long long)(r->len - r->off) > max) {
+			errno = EFBIG;
+			return -1;
+		}
+		/* Move the partial record to the front, then read more. */
+		if (r->off > 0) {
+			memmove(r->buf, r->buf + r->off, r->len - r->off);
+			r->len -= r->off;
+			scan -= r->off;
+			r->off = 0;
+		}
+		if (r->cap - r->len < 65536) {
+			size_t cap = r->cap ? r->cap * 2 : 262144;
+			if ((nb = realloc(r->buf, cap)) == NULL)
+				return -1;
+			r->buf = nb;
+			r->cap = cap;
+		}
+		n = read(r->fd, r->buf + r->len, r->cap - r->len);
+		if (n < 0)
+			return -1; /* EINTR too: a signal to act on */
+		if (n == 0)
+			r->eof = 1;
+		r->len += (size_t)n;
+	}
+check:
+	if (max > 0 && (long long)*len > max) {
+		errno = EFBIG;
+		return -1;
+	}
+	return 1;
+}
+
+/* Would a read block now?  Then commit what we have before waiting. */
+static int
+idle(struct reader *r)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+
+	if (r->off < r->len || r->eof)
+		return 0;
+	return poll(&pfd, 1, 0) == 0;
+}
+
+static int
+commit(struct mq_queue *q, struct mq_put *p)
+{
+	if (mq_put_commit(p, stdout) == 0)
+		return 0;
+	return mq_tool_error(q, NULL);
+}
+
+/* Put every record of fd; returns an exit status. */
+static int
+put_stream(struct mq_queue *q, struct mq_put *p, int fd, const char *what,
+    int delim)
+{
+	struct reader r = { .fd = fd };
+	const char *rec;
+	size_t len;
+	int n, rc = 0;
+
+	for (;;) {
+		if (mq_put_pending(p) > 0 && (mq_put_pending(p) >= BATCH ||
+		    idle(&r)) && (rc = commit(q, p)) != 0)
+			break;
+		n = next_record(&r, delim, delim == '\n', q->cfg.max_size,
+		    &rec, &len);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR && gotsig)
+				break;
+			if (errno == EFBIG)
+				warnx("%s: record longer than %lld bytes", what,
+				    q->cfg.max_size);
+			else
+				warn("%s", what);
+			rc = errno == EFBIG ? MQ_EXIT_PERM : mq_exitcode(errno);
+			break;
+		}
+		if (mq_put_fd(p, -1, rec, len) < 0) {
+			rc = mq_tool_error(q, NULL);
+			mq_put_abort(p);
+			break;
+		}
+	}
+	/* What was read before an error or the end is still enqueued. */
+	if (!gotsig && mq_put_pending(p) > 0) {
+		int c = commit(q, p);
+		if (rc == 0)
+			rc = c;
+	}
+	free(r.buf);
+	return rc;
+}
+
+static int
+put_one(struct mq_queue *q, struct mq_put *p, int fd, const char *what)
+{
+	if (mq_put_fd(p, fd, NULL, 0) == 0)
+		return 0;
+	if (errno == EINTR && gotsig)
+		return 0;
+	if (errno == EFBIG) {
+		warnx("%s: message larger than %lld bytes", what,
+		    q->cfg.max_size);
+		mq_put_abort(p);
+		return MQ_EXIT_PERM;
+	}
+	if (q->errobj[0])
+		mq_tool_error(q, NULL);
+	else
+		warn("%s", what);
+	mq_put_abort(p);
+	return mq_exitcode(errno);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct mq_queue q;
+	struct mq_put *p;
+	struct sigaction sa;
+	long long delay = 0, ttl = -1, size = -1;
+	int c, create = 0, group = 0, quiet = 0, nosync = 0, delim = 0;
+	int rc = 0, r, i, fd;
+
+	while ((c = getopt(argc, argv, "0cd:e:glqSs:")) != -1) {
+		switch (c) {
+		case '0':
+			delim = '\0' + 256;
+			break;
+		case 'l':
+			delim = '\n';
+			break;
+		case 'c':
+			create = 1;
+			break;
+		case 'g':
+			group = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'S':
+			nosync = 1;
+			break;
+		case 'd':
+			if (mq_parse_duration(optarg, &delay) < 0)
+				errx(MQ_EXIT_USAGE, "-d %s: bad duration", optarg);
+			break;
+		case 'e':
+			if (mq_parse_duration(optarg, &ttl) < 0)
+				errx(MQ_EXIT_USAGE, "-e %s: bad duration", optarg);
+			break;
+		case 's':
+			if (mq_parse_size(optarg, &size) < 0)
+				errx(MQ_EXIT_USAGE, "-s %s: bad size", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	if (group && !create)
+		errx(MQ_EXIT_USAGE, "-g: only with -c");
+	if (delim == 256)
+		delim = 0;
+	else if (delim == 0)
+		delim = -1;
+
+	umask(0);
+	/* No SA_RESTART: a signal must interrupt a read of a silent input. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onsig;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (mq_open(&q, mq_tool_path(argv[0]), create, group) < 0)
+		return mq_tool_open_error(&q, argv[0]);
+	q.skipped = mq_tool_skipped;
+	if (size >= 0)
+		q.cfg.max_size = size;
+	if ((p = mq_put_begin(&q, delay, ttl >= 0 ? ttl : q.cfg.ttl_ms,
+	    nosync)) == NULL)
+		err(MQ_EXIT_TEMP, "malloc");
+	if (quiet && freopen("/dev/null", "w", stdout) == NULL)
+		err(MQ_EXIT_TEMP, "/dev/null");
+
+	for (i = 1; i < argc || (i == 1 && argc == 1); i++) {
+		const char *what = argc == 1 ? "stdin" : argv[i];
+		if (argc == 1)
+			fd = 0;
+		else if ((fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
+			warn("%s", argv[i]);
+			r = mq_exitcode(errno);
+			rc = rc ? rc : r;
+			continue;
+		}
+		if (delim >= 0)
+			r = put_stream(&q, p, fd, what, delim);
+		else
+			r = put_one(&q, p, fd, what);
+		if (fd != 0)
+			close(fd);
+		if (r != 0 && rc == 0)
+			rc = r;
+		if (gotsig)
+			break;
+		if (delim < 0 && mq_put_pending(p) >= BATCH && commit(&q, p))
+			rc = rc ? rc : MQ_EXIT_TEMP;
+	}
+	if (gotsig) {
+		/* Nothing half-done stays behind; die as the signal asks. */
+		mq_put_abort(p);
+		mq_tool_flush();
+		warnx("%s: interrupted; messages not printed were not enqueued",
+		    q.path);
+		signal(gotsig, SIG_DFL);
+		raise(gotsig);
+		return MQ_EXIT_TEMP;
+	}
+	if (mq_put_pending(p) > 0 && (r = commit(&q, p)) != 0 && rc == 0)
+		rc = r;
+	mq_put_end(p);
+	if (mq_tool_flush() < 0 && rc == 0)
+		rc = MQ_EXIT_TEMP;
+	mq_close(&q);
+	return rc;
+}
