@@ -1,0 +1,35 @@
+# Shared by every .bats file: the built tools first on PATH, and a private
+# spool, HOME and cwd per test, so tests never see each other's queues.
+bats_require_minimum_version 1.5.0
+
+MQ_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+PATH="$MQ_ROOT/bin:$PATH"
+export PATH
+
+setup() {
+	export HOME="$BATS_TEST_TMPDIR/home"
+	mkdir -p "$HOME"
+	cd "$BATS_TEST_TMPDIR" || return 1
+	unset MQ_QUEUE
+}
+
+# mkq NAME: a fresh queue.
+mkq() {
+	mqput -c "$1" </dev/null >/dev/null || return 1
+	rm -f "$1"/new/* "$1"/done/*
+}
+
+# count DIR: number of entries in DIR.
+count() {
+	local n=0 f
+	for f in "$1"/*; do
+		[ -e "$f" ] || [ -L "$f" ] || continue
+		n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# as_nobody CMD...: run as an unprivileged user (root ignores permissions).
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+}
