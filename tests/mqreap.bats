@@ -376,7 +376,7 @@ worker() {
 	run -0 inotifywait -qq -t 20 -e moved_to q/new
 	[ -e "q/new/$id,d1" ]
 	kill -TERM "$reaper"
-	run -0 wait "$reaper"
+	wait "$reaper"
 	run -0 cat log
 	[[ "$output" == "return $claim -> q/new/$id,d1 (claim expired)" ]]
 }
