@@ -253,7 +253,7 @@ main(int argc, char *argv[])
 	else if (delim == 0)
 		delim = -1;
 
-	umask(0);
+	mq_tool_init();
 	/* No SA_RESTART: a signal must interrupt a read of a silent input. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
