@@ -170,7 +170,7 @@ main(int argc, char *argv[])
 	if (argc == 0 && isatty(STDIN_FILENO))
 		usage();
 
-	umask(0);
+	mq_tool_init();
 	if (argc > 0) {
 		for (; *argv; argv++)
 			one(*argv);

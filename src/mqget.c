@@ -133,7 +133,7 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage();
 
-	umask(0);
+	mq_tool_init();
 	signal(SIGPIPE, SIG_IGN);
 	if (mq_open(&q, mq_tool_path(argv[0]), 0, 0) < 0)
 		return mq_tool_open_error(&q, argv[0]);

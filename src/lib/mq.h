@@ -176,6 +176,7 @@ int mq_watch_wait(struct mq_watch *, long long until_ms);
 void mq_watch_close(struct mq_watch *);
 
 /* tool.c: shared by the tools' main()s; the only code here that prints */
+void mq_tool_init(void);
 const char *mq_tool_path(char *);
 int mq_tool_open_error(struct mq_queue *, const char *path);
 int mq_tool_error(struct mq_queue *, const char *what);
