@@ -122,7 +122,8 @@ one(const char *arg)
 		warnx("%s: not a claim", arg);
 	else
 		warn("%s", arg);
-	tally(errno == EINVAL ? MQ_EXIT_PERM : mq_exitcode(errno));
+	tally(errno == ESTALE ? MQ_EXIT_STALE : errno == EINVAL ? MQ_EXIT_PERM :
+	    mq_exitcode(errno));
 }
 
 int
