@@ -336,7 +336,8 @@ ids_in() {
 	[ -s out ]
 	printf 'partial' >&4
 	kill -TERM $pid
-	run wait $pid
+	status=0
+	wait $pid || status=$?
 	exec 4>&-
 	[ "$status" = $((128 + 15)) ]
 	[ "$(count q/new)" = 1 ]
