@@ -243,7 +243,7 @@ claim() {
 
 @test "bad options exit 2 with the usage" {
 	run -2 --separate-stderr mqack -z
-	[ "$stderr" = "usage: mqack [-r | -d delay | -t timeout | -f reason] [-q queue] [claim ...]" ]
+	[ "${stderr##*$'\n'}" = "usage: mqack [-r | -d delay | -t timeout | -f reason] [-q queue] [claim ...]" ]
 	run -2 --separate-stderr mqack -r -f x q/cur/x
 	[ "$stderr" = "mqack: -r, -d, -t and -f exclude each other" ]
 	run -2 mqack -r -t 1m q/cur/x
