@@ -171,8 +171,13 @@ take(struct mq_queue *q, enum mq_dir dir, const char *name,
 			return -1;
 		if (mq_rename(q->dfd[dir], name, q->dfd[MQ_CUR], c->name) == 0)
 			break;
-		if (errno != EEXIST || tries > 4)
+		if (errno != EEXIST || tries > 4) {
+			int e = errno;
+			snprintf(q->errobj, sizeof(q->errobj), "%s/%s",
+			    mq_dirnames[dir], name);
+			errno = e;
 			return -1;
+		}
 	}
 	q->dirty |= 1u << dir | 1u << MQ_CUR;
 	c->deadline_ms = deadline;
