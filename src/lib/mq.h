@@ -154,6 +154,9 @@ void mq_scan_sort(struct mq_scan *);
 void mq_scan_free(struct mq_scan *);
 
 /* claim.c */
+pid_t mq_owner_pid(const char *owner);
+int mq_claim_expired(const struct stat *, const struct mq_name *,
+    long long now, long long *due);
 int mq_claim(struct mq_queue *, size_t max, long long timeout_ms,
     pid_t owner, struct mq_claim *out, size_t *nout, long long *next_ms);
 
@@ -168,6 +171,7 @@ int mq_bury(struct mq_queue *, enum mq_dir, const char *name,
 int mq_expire(struct mq_queue *, enum mq_dir, const char *name,
     const struct mq_name *);
 int mq_kick(struct mq_queue *, const char *name, char *newname, size_t);
+int mq_unclaim(struct mq_queue *, const char *name, char *newname, size_t);
 
 /* watch.c */
 struct mq_watch;
