@@ -63,6 +63,7 @@ static size_t njobs = 1, running;
 static char **cmd;
 static long long timeout = -1, grace = 10000, idle, count;
 static long long handed;	/* claims handed to handlers or the reader */
+static int more;		/* the last claim got all it asked: go on */
 static int logfd = -1, eol = '\n';
 
 static int stopping, stoprc;
@@ -323,6 +324,7 @@ claim_jobs(long long *due)
 		spool_error();
 		return;
 	}
+	more = n == free;
 	/* The claims are durable before anything acts on them. */
 	if (n > 0 && mq_sync(&q) < 0) {
 		stop(mq_tool_error(&q, NULL));
@@ -367,6 +369,7 @@ claim_line(long long *due)
 		spool_error();
 		return;
 	}
+	more = n == 1;
 	if (n == 0)
 		return;
 	len = snprintf(line, sizeof(line), "%s/cur/%s%c", q.path,
@@ -563,6 +566,7 @@ main(int argc, char *argv[])
 		reap();
 		done_before = handed;
 		due = 0;
+		more = 0;
 		if (!stopping && cmd != NULL)
 			claim_jobs(&due);
 		else if (!stopping && !pend.pid)
@@ -603,6 +607,8 @@ main(int argc, char *argv[])
 			soonest(&wake, pend.beat);
 			soonest(&wake, check_at);
 		}
+		if (dopoll && more)
+			wake = now; /* the walk is not at its end */
 		if (dopoll && due > 0)
 			soonest(&wake, due * 1000);
 		if (dopoll && wfd < 0)
@@ -630,11 +636,16 @@ main(int argc, char *argv[])
 			err(MQ_EXIT_TEMP, "poll");
 		now = now_us();
 		if (r > 0 && (pfd[1].revents & POLLIN)) {
-			/* A hint only: one rescan covers every event, and
-			 * IN_Q_OVERFLOW (events lost) too. */
+			/*
+			 * A hint only: we get here with the walk at its end
+			 * (a claim got fewer than asked), so the next claim
+			 * rescans; that covers every event, IN_Q_OVERFLOW
+			 * (events lost) too.  Resetting a walk on every event
+			 * would rescan a long backlog for each message: our
+			 * own renames into cur/ raise events.
+			 */
 			while (read(wfd, buf, sizeof(buf)) > 0)
 				;
-			mq_walk_reset(&walk);
 		}
 		if (r > 0 && (pfd[2].revents & (POLLERR | POLLHUP))) {
 			warnx("stdout: the reader is gone");
