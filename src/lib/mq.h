@@ -166,7 +166,7 @@ int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
 int mq_check(struct mq_queue *, const char *name, struct mq_name *);
 int mq_ack(struct mq_queue *, const char *name);
 int mq_release(struct mq_queue *, const char *name, long long delay_ms);
-int mq_unclaim(struct mq_queue *, const char *name);
+int mq_giveback(struct mq_queue *, const char *name);
 int mq_extend(struct mq_queue *, const char *name, long long timeout_ms);
 int mq_bury(struct mq_queue *, enum mq_dir, const char *name,
     const char *reason);
