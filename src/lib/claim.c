@@ -202,8 +202,13 @@ take(struct mq_queue *q, enum mq_dir dir, const char *name,
 			return -1;
 		if (mq_rename(q->dfd[dir], name, q->dfd[MQ_CUR], c->name) == 0)
 			break;
-		if (errno != EEXIST || tries > 4)
+		if (errno != EEXIST || tries > 4) {
+			int e = errno;
+			snprintf(q->errobj, sizeof(q->errobj), "%s/%s",
+			    mq_dirnames[dir], name);
+			errno = e;
 			return -1;
+		}
 	}
 	q->dirty |= 1u << dir | 1u << MQ_CUR;
 	c->deadline_ms = deadline;
@@ -311,4 +316,38 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	if (rc < 0 && got == 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * Try to claim one entry of a scan the caller keeps (a long-running consumer
+ * walks one scan of a long backlog instead of rescanning the directory for
+ * every message).  Returns 1 with *c filled, 0 if the entry is not for us
+ * (gone, lost to another claimer, expired or buried on the way, or not due
+ * yet: then *due is lowered to when it may be), -1 on an error.
+ */
+int
+mq_claim_entry(struct mq_queue *q, enum mq_dir dir, const char *name,
+    long long timeout_ms, pid_t owner, struct mq_claim *c, long long *due)
+{
+	struct mq_name n;
+	struct stat st;
+	long long now = mq_now_ms();
+
+	if (claimable(q, dir, name, &st, &n, now, due) <= 0)
+		return 0;
+	if (n.expires > 0 && n.expires * 1000 <= now) {
+		if (mq_expire(q, dir, name, &n) < 0 && errno != ENOENT &&
+		    errno != ESTALE)
+			return -1;
+		return 0;
+	}
+	if (q->cfg.max_deliveries > 0 && n.deliveries >= q->cfg.max_deliveries) {
+		if (mq_bury(q, dir, name, "maxdeliveries") < 0 &&
+		    errno != ENOENT && errno != ESTALE)
+			return -1;
+		return 0;
+	}
+	if (take(q, dir, name, &n, now + timeout_ms, owner, c) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
 }

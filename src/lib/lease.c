@@ -121,7 +121,7 @@ mq_release(struct mq_queue *q, const char *name, long long delay_ms)
 
 /* A claim that never reached a consumer: back, and not counted. */
 int
-mq_unclaim(struct mq_queue *q, const char *name)
+mq_giveback(struct mq_queue *q, const char *name)
 {
 	return release(q, name, 0, 1);
 }
