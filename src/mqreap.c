@@ -61,6 +61,7 @@ struct reap {
 	size_t npidfd;
 	int unwatched;	/* owners alive but without a pidfd */
 	int locked_out;
+	long long took; /* the last pass, in ms */
 	struct counts c;
 };
 
@@ -415,7 +416,7 @@ reap(struct reap *r)
 	char err[128];
 	long long now;
 	size_t i;
-	int l;
+	int l, was_out = r->locked_out;
 
 	memset(&r->c, 0, sizeof(r->c));
 	r->due = 0;
@@ -429,11 +430,13 @@ reap(struct reap *r)
 			tally(mq_tool_error(q, NULL));
 		else {
 			r->locked_out = 1;
-			if (vflag || nflag)
+			/* -f retries every second: say it once. */
+			if ((vflag || nflag) && !was_out)
 				printf("skip %s (locked by another mqreap)\n",
 				    q->path);
 		}
-		summary(r);
+		if (!was_out)
+			summary(r);
 		return;
 	}
 	/* A long-running reaper follows edits of the settings. */
@@ -449,6 +452,7 @@ reap(struct reap *r)
 		reap_old(r, MQ_TMP, MQ_TMP_MAX_AGE_MS, now);
 		if (!nflag && mq_sync(q) < 0)
 			tally(mq_tool_error(q, NULL));
+		r->took = mq_now_ms() - now;
 	}
 	if (!nflag)
 		flock(r->lockfd, LOCK_UN);
@@ -675,16 +679,27 @@ follow(struct reap *rs, size_t nq)
 				 * Nothing that just arrived can be due before
 				 * the settle: a fresh claim is not taken back
 				 * sooner.  So a burst of arrivals costs one
-				 * scan, not one each.
+				 * pass, not one each; and a queue whose pass
+				 * is long (a million entries) is not scanned
+				 * over and over while busy: mqget takes back
+				 * expired claims itself, the reaper is only
+				 * the backstop.
 				 */
-				rs[i].next = min_time(rs[i].next,
-				    now + MQ_SETTLE_MS);
+				rs[i].next = min_time(rs[i].next, now +
+				    (4 * rs[i].took > MQ_SETTLE_MS ?
+				    4 * rs[i].took : MQ_SETTLE_MS));
 			} else
 				rs[i].next = now; /* an owner died */
 		}
 	}
-	for (i = 0; i < nq; i++)
+	for (i = 0; i < nq; i++) {
 		mq_watch_close(rs[i].w);
+		for (j = 0; j < rs[i].npidfd; j++)
+			close(rs[i].pidfd[j]);
+		if (rs[i].lockfd >= 0)
+			close(rs[i].lockfd);
+		mq_close(&rs[i].q);
+	}
 	free(pfd);
 	free(owner_of);
 }
