@@ -368,16 +368,24 @@ static int
 lock(struct reap *r)
 {
 	struct mq_queue *q = &r->q;
+	struct stat qst, lst;
 
 	if (nflag)
 		return 1;
 	if (r->lockfd < 0) {
 		r->lockfd = openat(q->fd, LOCKFILE, O_RDONLY | O_CREAT |
 		    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, q->fmode);
-		if (r->lockfd < 0) {
+		if (r->lockfd < 0 || fstat(q->fd, &qst) < 0 ||
+		    fstat(r->lockfd, &lst) < 0) {
 			strlcpy(q->errobj, LOCKFILE, sizeof(q->errobj));
 			return -1;
 		}
+		/*
+		 * Made by root (cron) in a user's queue: the user's own
+		 * mqreap must still be able to open it.
+		 */
+		if (lst.st_uid != qst.st_uid && geteuid() == 0)
+			(void)fchown(r->lockfd, qst.st_uid, qst.st_gid);
 	}
 	while (flock(r->lockfd, LOCK_EX | (wflag ? 0 : LOCK_NB)) < 0) {
 		if (errno == EWOULDBLOCK)
