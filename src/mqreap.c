@@ -180,6 +180,11 @@ owner(struct reap *r, pid_t *seen, size_t *nseen, pid_t pid)
 {
 	size_t i;
 
+	/* Full: a million claims must not each search the list. */
+	if (r->npidfd == MAXPIDFD) {
+		r->unwatched = 1;
+		return;
+	}
 	for (i = 0; i < *nseen; i++)
 		if (seen[i] == pid)
 			return;
