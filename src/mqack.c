@@ -122,7 +122,8 @@ one(const char *arg)
 		warnx("%s: not a claim", arg);
 	else
 		warn("%s", arg);
-	tally(errno == EINVAL ? MQ_EXIT_PERM : mq_exitcode(errno));
+	tally(errno == ESTALE ? MQ_EXIT_STALE : errno == EINVAL ? MQ_EXIT_PERM :
+	    mq_exitcode(errno));
 }
 
 int
@@ -170,7 +171,7 @@ main(int argc, char *argv[])
 	if (argc == 0 && isatty(STDIN_FILENO))
 		usage();
 
-	umask(0);
+	mq_tool_init();
 	if (argc > 0) {
 		for (; *argv; argv++)
 			one(*argv);
@@ -178,7 +179,11 @@ main(int argc, char *argv[])
 		while ((len = getline(&line, &cap, stdin)) != -1) {
 			if (len > 0 && line[len - 1] == '\n')
 				line[--len] = '\0';
-			if (len > 0)
+			/* echo "$claim" | mqack with $claim empty is a bug. */
+			if (len == 0) {
+				warnx("stdin: empty line: not a claim");
+				tally(MQ_EXIT_PERM);
+			} else
 				one(line);
 		}
 		if (ferror(stdin)) {
