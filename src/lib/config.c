@@ -160,13 +160,22 @@ static const char default_config[] =
     "max_size = 10M       # largest message accepted; 0: unlimited\n"
     "sync = yes           # no: never fsync (throwaway queues)\n";
 
-/* Written to tmp/ then linked in, so config is never seen half-written. */
+/*
+ * Written to a temporary name then renamed in, so config is never seen
+ * half-written.  The temporary name is per process: a fixed one, left by a
+ * crash or taken by a concurrent "mqput -c", would fail every later -c.
+ */
 int
 mq_config_write_default(int qfd, mode_t mode)
 {
+	char tmpname[64];
+	struct stat st;
 	int fd, e;
 
-	fd = openat(qfd, "config.tmp", O_WRONLY | O_CREAT | O_EXCL |
+	if (fstatat(qfd, "config", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0; /* an administrator's settings are kept */
+	snprintf(tmpname, sizeof(tmpname), "config.%ld.tmp", (long)getpid());
+	fd = openat(qfd, tmpname, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
@@ -174,13 +183,13 @@ mq_config_write_default(int qfd, mode_t mode)
 	    mq_fsync(fd) < 0) {
 		e = errno;
 		close(fd);
-		unlinkat(qfd, "config.tmp", 0);
+		unlinkat(qfd, tmpname, 0);
 		errno = e;
 		return -1;
 	}
-	if (close(fd) < 0 || mq_rename(qfd, "config.tmp", qfd, "config") < 0) {
+	if (close(fd) < 0 || mq_rename(qfd, tmpname, qfd, "config") < 0) {
 		e = errno;
-		unlinkat(qfd, "config.tmp", 0);
+		unlinkat(qfd, tmpname, 0);
 		errno = e == EEXIST ? 0 : e;
 		return e == EEXIST ? 0 : -1;
 	}
