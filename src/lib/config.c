@@ -161,37 +161,45 @@ static const char default_config[] =
     "sync = yes           # no: never fsync (throwaway queues)\n";
 
 /*
- * Written to a temporary name then renamed in, so config is never seen
- * half-written.  The temporary name is per process: a fixed one, left by a
- * crash or taken by a concurrent "mqput -c", would fail every later -c.
+ * Written under a name of its own, then renamed in without replacing, so
+ * that config is never seen half-written and concurrent creators (or an
+ * administrator's own config) never clash: the first one wins.
  */
 int
 mq_config_write_default(int qfd, mode_t mode)
 {
-	char tmpname[64];
 	struct stat st;
+	char tmp[64];
 	int fd, e;
 
 	if (fstatat(qfd, "config", &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0; /* an administrator's settings are kept */
-	snprintf(tmpname, sizeof(tmpname), "config.%ld.tmp", (long)getpid());
-	fd = openat(qfd, tmpname, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, mode);
+		return 0;
+	snprintf(tmp, sizeof(tmp), "config.%ld.%08x.tmp", (long)getpid(),
+	    arc4random());
+	fd = openat(qfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
 	if (mq_write_all(fd, default_config, sizeof(default_config) - 1) < 0 ||
 	    mq_fsync(fd) < 0) {
 		e = errno;
 		close(fd);
-		unlinkat(qfd, tmpname, 0);
+		fd = -1;
+		errno = e;
+	}
+	if (fd < 0 || close(fd) < 0) {
+		e = errno;
+		unlinkat(qfd, tmp, 0);
 		errno = e;
 		return -1;
 	}
-	if (close(fd) < 0 || mq_rename(qfd, tmpname, qfd, "config") < 0) {
+	if (mq_rename(qfd, tmp, qfd, "config") < 0) {
 		e = errno;
-		unlinkat(qfd, tmpname, 0);
-		errno = e == EEXIST ? 0 : e;
-		return e == EEXIST ? 0 : -1;
+		unlinkat(qfd, tmp, 0);
+		if (e == EEXIST)
+			return 0;
+		errno = e;
+		return -1;
 	}
 	return 0;
 }
