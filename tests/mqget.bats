@@ -111,7 +111,8 @@ put() {
 	[ "$status" -ne 0 ]
 	[[ $output == *stdout* ]]
 	[ "$(count q/cur)" = 0 ]
-	[ -f "q/new/$id,d1" ]
+	# Never handed over, so not counted as a delivery.
+	[ -f "q/new/$id" ]
 	run -0 mqget q
 }
 
@@ -122,7 +123,8 @@ put() {
 	[ "$status" -ne 0 ]
 	[ "$(count q/cur)" = 0 ]
 	[ "$(count q/done)" = 0 ]
-	[ -f "q/new/$id,d1" ]
+	# Never handed over, so not counted as a delivery.
+	[ -f "q/new/$id" ]
 }
 
 @test "mqget -b into a pipe closed early: the unwritten bodies are released" {
