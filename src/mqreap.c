@@ -61,6 +61,7 @@ struct reap {
 	size_t npidfd;
 	int unwatched;	/* owners alive but without a pidfd */
 	int locked_out;
+	long long took; /* the last pass, in ms */
 	struct counts c;
 };
 
@@ -179,6 +180,11 @@ owner(struct reap *r, pid_t *seen, size_t *nseen, pid_t pid)
 {
 	size_t i;
 
+	/* Full: a million claims must not each search the list. */
+	if (r->npidfd == MAXPIDFD) {
+		r->unwatched = 1;
+		return;
+	}
 	for (i = 0; i < *nseen; i++)
 		if (seen[i] == pid)
 			return;
@@ -367,16 +373,24 @@ static int
 lock(struct reap *r)
 {
 	struct mq_queue *q = &r->q;
+	struct stat qst, lst;
 
 	if (nflag)
 		return 1;
 	if (r->lockfd < 0) {
 		r->lockfd = openat(q->fd, LOCKFILE, O_RDONLY | O_CREAT |
 		    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, q->fmode);
-		if (r->lockfd < 0) {
+		if (r->lockfd < 0 || fstat(q->fd, &qst) < 0 ||
+		    fstat(r->lockfd, &lst) < 0) {
 			strlcpy(q->errobj, LOCKFILE, sizeof(q->errobj));
 			return -1;
 		}
+		/*
+		 * Made by root (cron) in a user's queue: the user's own
+		 * mqreap must still be able to open it.
+		 */
+		if (lst.st_uid != qst.st_uid && geteuid() == 0)
+			(void)fchown(r->lockfd, qst.st_uid, qst.st_gid);
 	}
 	while (flock(r->lockfd, LOCK_EX | (wflag ? 0 : LOCK_NB)) < 0) {
 		if (errno == EWOULDBLOCK)
@@ -415,7 +429,7 @@ reap(struct reap *r)
 	char err[128];
 	long long now;
 	size_t i;
-	int l;
+	int l, was_out = r->locked_out;
 
 	memset(&r->c, 0, sizeof(r->c));
 	r->due = 0;
@@ -429,11 +443,13 @@ reap(struct reap *r)
 			tally(mq_tool_error(q, NULL));
 		else {
 			r->locked_out = 1;
-			if (vflag || nflag)
+			/* -f retries every second: say it once. */
+			if ((vflag || nflag) && !was_out)
 				printf("skip %s (locked by another mqreap)\n",
 				    q->path);
 		}
-		summary(r);
+		if (!was_out)
+			summary(r);
 		return;
 	}
 	/* A long-running reaper follows edits of the settings. */
@@ -449,6 +465,7 @@ reap(struct reap *r)
 		reap_old(r, MQ_TMP, MQ_TMP_MAX_AGE_MS, now);
 		if (!nflag && mq_sync(q) < 0)
 			tally(mq_tool_error(q, NULL));
+		r->took = mq_now_ms() - now;
 	}
 	if (!nflag)
 		flock(r->lockfd, LOCK_UN);
@@ -675,16 +692,27 @@ follow(struct reap *rs, size_t nq)
 				 * Nothing that just arrived can be due before
 				 * the settle: a fresh claim is not taken back
 				 * sooner.  So a burst of arrivals costs one
-				 * scan, not one each.
+				 * pass, not one each; and a queue whose pass
+				 * is long (a million entries) is not scanned
+				 * over and over while busy: mqget takes back
+				 * expired claims itself, the reaper is only
+				 * the backstop.
 				 */
-				rs[i].next = min_time(rs[i].next,
-				    now + MQ_SETTLE_MS);
+				rs[i].next = min_time(rs[i].next, now +
+				    (4 * rs[i].took > MQ_SETTLE_MS ?
+				    4 * rs[i].took : MQ_SETTLE_MS));
 			} else
 				rs[i].next = now; /* an owner died */
 		}
 	}
-	for (i = 0; i < nq; i++)
+	for (i = 0; i < nq; i++) {
 		mq_watch_close(rs[i].w);
+		for (j = 0; j < rs[i].npidfd; j++)
+			close(rs[i].pidfd[j]);
+		if (rs[i].lockfd >= 0)
+			close(rs[i].lockfd);
+		mq_close(&rs[i].q);
+	}
 	free(pfd);
 	free(owner_of);
 }

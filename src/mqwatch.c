@@ -655,6 +655,7 @@ main(int argc, char *argv[])
 		signals(sfd, now);
 	}
 	mq_watch_close(w);
+	close(sfd);
 	mq_walk_free(&walk);
 	free(jobs);
 	if (mq_sync(&q) < 0)

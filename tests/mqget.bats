@@ -104,14 +104,13 @@ put() {
 	[ "$(count q/cur)" = 0 ]
 }
 
-@test "a closed stdout: error, and the claim is released to new/" {
+@test "a closed stdout: error, and the claim is given back to new/ uncounted" {
 	mkq q
 	id=$(mqput q <<<x)
 	run bash -c 'mqget q >&-'
 	[ "$status" -ne 0 ]
 	[[ $output == *stdout* ]]
 	[ "$(count q/cur)" = 0 ]
-	# Never handed over, so not counted as a delivery.
 	[ -f "q/new/$id" ]
 	run -0 mqget q
 }
@@ -123,7 +122,6 @@ put() {
 	[ "$status" -ne 0 ]
 	[ "$(count q/cur)" = 0 ]
 	[ "$(count q/done)" = 0 ]
-	# Never handed over, so not counted as a delivery.
 	[ -f "q/new/$id" ]
 }
 

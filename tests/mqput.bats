@@ -313,7 +313,7 @@ ids_in() {
 	[ -z "$output" ]
 	[ "$(count small/q/new)" = 0 ]
 	[ "$(count small/q/tmp)" = 0 ]
-	head -c 20000 /dev/urandom | tr -d '\n' | fold -w 100 >lines
+	for i in $(seq 200); do printf '%0100d\n' "$i"; done >lines
 	run -111 --separate-stderr mqput -l small/q <lines
 	[ "$(count small/q/tmp)" = 0 ]
 	# Each id printed is a whole message in new/.

@@ -443,3 +443,11 @@ worker() {
 	[ "$(ls q/new q/done | sed 's/,.*//' | grep -c '^[0-9]')" -eq 1000 ]
 	[ "$(ls q/new q/done | sed 's/,.*//' | grep '^[0-9]' | sort -u | wc -l)" -eq 1000 ]
 }
+
+@test "a lock file that root makes in a user's queue belongs to the user" {
+	mkq q
+	chown -R nobody:nogroup q
+	run -0 mqreap q
+	[ "$(stat -c %U:%G q/.reap.lock)" = nobody:nogroup ]
+	[ "$(stat -c %a q/.reap.lock)" = 600 ]
+}

@@ -129,6 +129,25 @@ hold() {
 	is_count q/cur 0
 }
 
+@test "a handler running longer than the timeout keeps its claim" {
+	mkq q
+	echo long | mqput q >/dev/null
+	hold
+	mqwatch -t 1s q -- sh -c 'echo x >started; flock lock true' 3>&- 4>&- &
+	wpid=$!
+	until_ok test -s started
+	# Each heartbeat sets the deadline (an mtime: IN_MODIFY); after 7, a
+	# third of a second apart, the first deadline and the settle time
+	# (2 s) are long gone.
+	for i in 1 2 3 4 5 6 7; do
+		inotifywait -qq -t 5 -e modify q/cur
+	done
+	run -1 mqget q
+	exec 4>&-
+	until_ok is_count q/done 1
+	[[ "$(ls q/done)" == *",d1" ]]
+}
+
 @test "after a SIGKILL of mqwatch its handler dies and the message is delivered again" {
 	mkq q
 	echo m | mqput q >/dev/null
