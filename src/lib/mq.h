@@ -153,6 +153,26 @@ int mq_scan(struct mq_queue *, enum mq_dir, struct mq_scan *);
 void mq_scan_sort(struct mq_scan *);
 void mq_scan_free(struct mq_scan *);
 
+/* index.c: a hint of new/'s order, so that a claim need not scan it all */
+#define MQ_INDEX_MIN 1000	/* a shorter backlog is scanned each time */
+#define MQ_INDEX_MAX 10000	/* names an index holds */
+#define MQ_INDEX_MAX_AGE_MS 2000 /* then a full scan, for what it missed */
+struct mq_index {
+	int fd, rdonly;
+	off_t cur, saved;	/* the next name's offset; as read */
+	off_t bufoff;		/* of buf in the file */
+	size_t pos, len;
+	char buf[16384];
+};
+int mq_index_open(struct mq_queue *, struct mq_index *, long long now);
+const char *mq_index_next(struct mq_index *);
+void mq_index_close(struct mq_index *);
+void mq_index_drop(struct mq_queue *);
+void mq_index_write(struct mq_queue *, const char *const *, size_t,
+    long long now);
+void mq_scan_sort_head(struct mq_scan *, size_t m);
+void mq_scan_sort_tail(struct mq_scan *, size_t m);
+
 /* claim.c */
 int mq_claim(struct mq_queue *, size_t max, long long timeout_ms,
     pid_t owner, struct mq_claim *out, size_t *nout, long long *next_ms);
