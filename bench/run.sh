@@ -71,10 +71,10 @@ median() {
 
 # record CASE FS WHO COUNT SECONDS...: the median of the seconds
 record() {
-	c=$1 f=$2 who=$3 cnt=$4
+	_c=$1 _f=$2 _who=$3 _cnt=$4
 	shift 4
-	s=$(for x in "$@"; do echo "$x"; done | median)
-	echo "$c $f $who $cnt $s" >>"$R"
+	_m=$(for x in "$@"; do echo "$x"; done | median)
+	echo "$_c $_f $_who $_cnt $_m" >>"$R"
 }
 
 # A queue at $1, made by mqput; $2 = yes/no: sync
@@ -241,10 +241,10 @@ sec_b() {
 		dp="$dp $1" dg="$dg $2" da="$da $3"
 	done
 	rm -rf "$d/dq"
-	for s in b.no b.yes; do
-		record "$s.put" "$fs" dirq "$N" $dp
-		record "$s.get" "$fs" dirq "$N" $dg
-		record "$s.ack" "$fs" dirq "$N" $da
+	for sec in b.no b.yes; do
+		record "$sec.put" "$fs" dirq "$N" $dp
+		record "$sec.get" "$fs" dirq "$N" $dg
+		record "$sec.ack" "$fs" dirq "$N" $da
 	done
 }
 

@@ -154,7 +154,7 @@ void mq_scan_sort(struct mq_scan *);
 void mq_scan_free(struct mq_scan *);
 
 /* index.c: a hint of new/'s order, so that a claim need not scan it all */
-#define MQ_INDEX_MIN 1000	/* a shorter backlog is scanned each time */
+#define MQ_INDEX_MIN 64	/* a shorter backlog is scanned each time */
 #define MQ_INDEX_MAX 10000	/* names an index holds */
 #define MQ_INDEX_MAX_AGE_MS 2000 /* then a full scan, for what it missed */
 struct mq_index {
