@@ -158,7 +158,8 @@ one(const char *arg)
 		warnx("%s: not a claim", arg);
 	else
 		warn("%s", arg);
-	tally(errno == EINVAL ? MQ_EXIT_PERM : mq_exitcode(errno));
+	tally(errno == ESTALE ? MQ_EXIT_STALE : errno == EINVAL ? MQ_EXIT_PERM :
+	    mq_exitcode(errno));
 }
 
 int
@@ -206,7 +207,7 @@ main(int argc, char *argv[])
 	if (argc == 0 && isatty(STDIN_FILENO))
 		usage();
 
-	umask(0);
+	mq_tool_init();
 	if (argc > 0) {
 		for (; *argv; argv++)
 			one(*argv);

@@ -75,13 +75,32 @@ fail:
 	return -1;
 }
 
-/* Put back claims we could not hand over. */
+/* Put back, uncounted, the claims we could not hand over. */
 static void
-release_from(struct mq_queue *q, struct mq_claim *c, size_t from, size_t n)
+unclaim_from(struct mq_queue *q, struct mq_claim *c, size_t from, size_t n)
 {
 	for (; from < n; from++)
-		mq_release(q, c[from].name, 0);
+		mq_unclaim(q, c[from].name);
 	mq_sync(q);
+}
+
+/*
+ * One path, one write(2), no stdio buffer: when stdout fails, exactly the
+ * claims from this one on were not handed over.
+ */
+static int
+print_claim(struct mq_queue *q, const struct mq_claim *c, int eol)
+{
+	char line[PATH_MAX + MQ_NAME_MAX + 8];
+	int len;
+
+	len = snprintf(line, sizeof(line), "%s/cur/%s%c", q->path, c->name,
+	    eol);
+	if (len < 0 || (size_t)len >= sizeof(line)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mq_write_all(STDOUT_FILENO, line, (size_t)len);
 }
 
 int
@@ -133,7 +152,7 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage();
 
-	umask(0);
+	mq_tool_init();
 	signal(SIGPIPE, SIG_IGN);
 	if (mq_open(&q, mq_tool_path(argv[0]), 0, 0) < 0)
 		return mq_tool_open_error(&q, argv[0]);
@@ -170,20 +189,19 @@ main(int argc, char *argv[])
 			if (cat_body(&q, c[i].name) < 0 ||
 			    (eol == '\0' && mq_write_all(1, "", 1) < 0)) {
 				warn("%s/cur/%s", q.path, c[i].name);
-				release_from(&q, c, i, n);
+				unclaim_from(&q, c, i, n);
 				return MQ_EXIT_TEMP;
 			}
 			if (mq_ack(&q, c[i].name) < 0)
 				rc = mq_tool_error(&q, NULL);
 			continue;
 		}
-		if (printf("%s/cur/%s%c", q.path, c[i].name, eol) < 0)
-			break;
-	}
-	if (!body && mq_tool_flush() < 0) {
-		/* Nobody got these paths: give the claims back at once. */
-		release_from(&q, c, 0, n);
-		return MQ_EXIT_TEMP;
+		if (print_claim(&q, &c[i], eol) < 0) {
+			/* Nobody got these paths: give the claims back. */
+			warn("stdout");
+			unclaim_from(&q, c, i, n);
+			return MQ_EXIT_TEMP;
+		}
 	}
 	if (body && mq_sync(&q) < 0)
 		rc = mq_tool_error(&q, NULL);

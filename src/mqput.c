@@ -165,7 +165,6 @@ put_stream(struct mq_queue *q, struct mq_put *p, int fd, const char *what,
 		}
 		if (mq_put_fd(p, -1, rec, len) < 0) {
 			rc = mq_tool_error(q, NULL);
-			mq_put_abort(p);
 			break;
 		}
 	}
@@ -189,14 +188,11 @@ put_one(struct mq_queue *q, struct mq_put *p, int fd, const char *what)
 	if (errno == EFBIG) {
 		warnx("%s: message larger than %lld bytes", what,
 		    q->cfg.max_size);
-		mq_put_abort(p);
 		return MQ_EXIT_PERM;
 	}
 	if (q->errobj[0])
-		mq_tool_error(q, NULL);
-	else
-		warn("%s", what);
-	mq_put_abort(p);
+		return mq_tool_error(q, NULL);
+	warn("%s", what);
 	return mq_exitcode(errno);
 }
 
@@ -257,7 +253,7 @@ main(int argc, char *argv[])
 	else if (delim == 0)
 		delim = -1;
 
-	umask(0);
+	mq_tool_init();
 	/* No SA_RESTART: a signal must interrupt a read of a silent input. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;

@@ -45,8 +45,9 @@ setting(struct mq_config *c, const char *k, const char *v)
 {
 	const char *e;
 
-	if (strcmp(k, "timeout") == 0)
-		return mq_parse_duration(v, &c->timeout_ms);
+	if (strcmp(k, "timeout") == 0) /* 0 would make every claim stale */
+		return mq_parse_duration(v, &c->timeout_ms) < 0 ||
+		    c->timeout_ms == 0 ? -1 : 0;
 	if (strcmp(k, "ttl") == 0)
 		return mq_parse_duration(v, &c->ttl_ms);
 	if (strcmp(k, "retention") == 0)
@@ -155,29 +156,46 @@ static const char default_config[] =
     "max_size = 10M       # largest message accepted; 0: unlimited\n"
     "sync = yes           # no: never fsync (throwaway queues)\n";
 
-/* Written to tmp/ then linked in, so config is never seen half-written. */
+/*
+ * Written under a name of its own, then renamed in without replacing, so
+ * that config is never seen half-written and concurrent creators (or an
+ * administrator's own config) never clash: the first one wins.
+ */
 int
 mq_config_write_default(int qfd, mode_t mode)
 {
+	struct stat st;
+	char tmp[64];
 	int fd, e;
 
-	fd = openat(qfd, "config.tmp", O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fstatat(qfd, "config", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "config.%ld.%08x.tmp", (long)getpid(),
+	    arc4random());
+	fd = openat(qfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
 	if (mq_write_all(fd, default_config, sizeof(default_config) - 1) < 0 ||
 	    mq_fsync(fd) < 0) {
 		e = errno;
 		close(fd);
-		unlinkat(qfd, "config.tmp", 0);
+		fd = -1;
+		errno = e;
+	}
+	if (fd < 0 || close(fd) < 0) {
+		e = errno;
+		unlinkat(qfd, tmp, 0);
 		errno = e;
 		return -1;
 	}
-	if (close(fd) < 0 || mq_rename(qfd, "config.tmp", qfd, "config") < 0) {
+	if (mq_rename(qfd, tmp, qfd, "config") < 0) {
 		e = errno;
-		unlinkat(qfd, "config.tmp", 0);
-		errno = e == EEXIST ? 0 : e;
-		return e == EEXIST ? 0 : -1;
+		unlinkat(qfd, tmp, 0);
+		if (e == EEXIST)
+			return 0;
+		errno = e;
+		return -1;
 	}
 	return 0;
 }

@@ -96,19 +96,34 @@ mq_ack(struct mq_queue *q, const char *name)
  * because in new/ it means "visible from": set after, a consumer could take
  * a delayed message at once.
  */
-int
-mq_release(struct mq_queue *q, const char *name, long long delay_ms)
+static int
+release(struct mq_queue *q, const char *name, long long delay_ms, int undo)
 {
 	struct mq_name n;
 	char token[sizeof(n.token)];
 
 	if (mq_check(q, name, &n) < 0)
 		return -1;
+	if (undo && n.deliveries > 0)
+		n.deliveries--;
 	if (mq_settime(q->dfd[MQ_CUR], name, mq_now_ms() + delay_ms) < 0)
 		return fail(q, MQ_CUR, name, errno == ENOENT ? ESTALE : errno);
 	strlcpy(token, n.token, sizeof(token));
 	n.token[0] = n.owner[0] = '\0';
 	return move(q, MQ_CUR, name, MQ_NEW, &n, token);
+}
+
+int
+mq_release(struct mq_queue *q, const char *name, long long delay_ms)
+{
+	return release(q, name, delay_ms, 0);
+}
+
+/* A claim that never reached a consumer: back, and not counted. */
+int
+mq_unclaim(struct mq_queue *q, const char *name)
+{
+	return release(q, name, 0, 1);
 }
 
 /* A heartbeat: the claim's deadline becomes now + timeout. */

@@ -181,6 +181,7 @@ int mq_claim(struct mq_queue *, size_t max, long long timeout_ms,
 int mq_check(struct mq_queue *, const char *name, struct mq_name *);
 int mq_ack(struct mq_queue *, const char *name);
 int mq_release(struct mq_queue *, const char *name, long long delay_ms);
+int mq_unclaim(struct mq_queue *, const char *name);
 int mq_extend(struct mq_queue *, const char *name, long long timeout_ms);
 int mq_bury(struct mq_queue *, enum mq_dir, const char *name,
     const char *reason);
@@ -196,6 +197,7 @@ int mq_watch_wait(struct mq_watch *, long long until_ms);
 void mq_watch_close(struct mq_watch *);
 
 /* tool.c: shared by the tools' main()s; the only code here that prints */
+void mq_tool_init(void);
 const char *mq_tool_path(char *);
 int mq_tool_open_error(struct mq_queue *, const char *path);
 int mq_tool_error(struct mq_queue *, const char *what);

@@ -21,15 +21,13 @@
 
 #include "mq.h"
 
-static const char fieldorder[] = "tdoc"; /* r takes c's place */
+static const char fieldorder[] = "tdocr";
 
 static int
 field_rank(char c)
 {
 	const char *p;
 
-	if (c == 'r')
-		return 3;
 	p = strchr(fieldorder, c);
 	return p && c ? (int)(p - fieldorder) : -1;
 }
@@ -79,7 +77,7 @@ int
 mq_name_parse(const char *s, struct mq_name *n)
 {
 	char buf[MQ_NAME_MAX + 1], *comma;
-	int last = 4, r;
+	int last = (int)sizeof(fieldorder) - 1, r;
 
 	memset(n, 0, sizeof(*n));
 	if (strlen(s) > MQ_NAME_MAX || !mq_name_safe(s)) {

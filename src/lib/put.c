@@ -91,7 +91,26 @@ name_new(struct mq_put *p, struct pending *e)
 	return mq_name_format(e->name, sizeof(e->name), &n);
 }
 
-/* Copy fd (or buf, when fd < 0) into a new file in tmp/. */
+/* A failed put removes its own file and nothing else. */
+static int
+undo(struct mq_put *p)
+{
+	int e = errno;
+
+	if (p->lastfd >= 0)
+		close(p->lastfd);
+	p->lastfd = -1;
+	p->n--;
+	unlinkat(p->q->dfd[MQ_TMP], p->p[p->n].name, 0);
+	errno = e;
+	return -1;
+}
+
+/*
+ * Copy fd (or buf, when fd < 0) into a new file in tmp/.  On failure
+ * (EFBIG: larger than max_size; EINTR: a signal while reading) nothing of
+ * this message is left, and the messages pending before it stay pending.
+ */
 int
 mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 {
@@ -123,33 +142,38 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 		if (errno != EEXIST || tries > 8)
 			return fail(p, "tmp", e->name);
 	}
-	/* From here on, abort removes it. */
 	p->n++;
 	p->lastfd = fd;
 	if (in < 0) {
 		if (q->cfg.max_size && (long long)len > q->cfg.max_size) {
 			errno = EFBIG;
-			return fail(p, "tmp", e->name);
+			fail(p, "tmp", e->name);
+			return undo(p);
 		}
-		if (mq_write_all(fd, buf, len) < 0)
-			return fail(p, "tmp", e->name);
+		if (mq_write_all(fd, buf, len) < 0) {
+			fail(p, "tmp", e->name);
+			return undo(p);
+		}
 	} else {
 		for (;;) {
 			r = read(in, chunk, sizeof(chunk));
 			if (r < 0) {
-				/* EINTR: a signal; the caller decides. */
-				strlcpy(q->errobj, "", sizeof(q->errobj));
-				return -1;
+				/* The input failed, not the spool. */
+				q->errobj[0] = '\0';
+				return undo(p);
 			}
 			if (r == 0)
 				break;
 			total += r;
 			if (q->cfg.max_size && total > q->cfg.max_size) {
 				errno = EFBIG;
-				return fail(p, "tmp", e->name);
+				fail(p, "tmp", e->name);
+				return undo(p);
 			}
-			if (mq_write_all(fd, chunk, (size_t)r) < 0)
-				return fail(p, "tmp", e->name);
+			if (mq_write_all(fd, chunk, (size_t)r) < 0) {
+				fail(p, "tmp", e->name);
+				return undo(p);
+			}
 		}
 	}
 	if (p->delay_ms > 0) {
@@ -159,8 +183,10 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 		ts[0].tv_nsec = UTIME_OMIT;
 		ts[1].tv_sec = at / 1000;
 		ts[1].tv_nsec = (at % 1000) * 1000000;
-		if (futimens(fd, ts) < 0)
-			return fail(p, "tmp", e->name);
+		if (futimens(fd, ts) < 0) {
+			fail(p, "tmp", e->name);
+			return undo(p);
+		}
 	}
 	return 0;
 }

@@ -3,10 +3,14 @@
  * queue, report skipped spool entries, and check stdout before exiting.
  * (The one file here that prints: it is for the tools' main()s.)
  */
+#include <sys/stat.h>
+
 #include <err.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "mq.h"
 
@@ -70,4 +74,23 @@ mq_tool_flush(void)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Every tool starts here.  Files and directories get explicit modes, never
+ * the umask's.  A closed stdin, stdout or stderr is given /dev/null opened
+ * the wrong way round: otherwise the next open would take its number and
+ * printf would write into a message file; this way a use of it fails and is
+ * reported ("mqget q >&-" is an error, not a silent success).
+ */
+void
+mq_tool_init(void)
+{
+	int fd;
+
+	umask(0);
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY) < 0)
+			_exit(MQ_EXIT_TEMP);
 }

@@ -113,10 +113,8 @@ mq_exitcode(int err)
 	switch (err) {
 	case ENOSPC: case EDQUOT: case EIO: case EAGAIN: case ENOMEM:
 	case EMFILE: case ENFILE: case EINTR: case ETIMEDOUT: case EBUSY:
-	case ENOLCK:
+	case ENOLCK: case ESTALE:
 		return MQ_EXIT_TEMP;
-	case ESTALE:
-		return MQ_EXIT_STALE;
 	default:
 		return MQ_EXIT_PERM;
 	}
