@@ -215,7 +215,11 @@ main(int argc, char *argv[])
 		while ((len = getline(&line, &cap, stdin)) != -1) {
 			if (len > 0 && line[len - 1] == '\n')
 				line[--len] = '\0';
-			if (len > 0)
+			/* echo "$claim" | mqack with $claim empty is a bug. */
+			if (len == 0) {
+				warnx("stdin: empty line: not a claim");
+				tally(MQ_EXIT_PERM);
+			} else
 				one(line);
 		}
 		if (ferror(stdin)) {

@@ -80,7 +80,7 @@ static void
 unclaim_from(struct mq_queue *q, struct mq_claim *c, size_t from, size_t n)
 {
 	for (; from < n; from++)
-		mq_unclaim(q, c[from].name);
+		mq_giveback(q, c[from].name);
 	mq_sync(q);
 }
 

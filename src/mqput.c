@@ -129,9 +129,12 @@ idle(struct reader *r)
 static int
 commit(struct mq_queue *q, struct mq_put *p)
 {
-	if (mq_put_commit(p, stdout) == 0)
-		return 0;
-	return mq_tool_error(q, NULL);
+	if (mq_put_commit(p, stdout) < 0)
+		return mq_tool_error(q, NULL);
+	/* A reader of the ids (tail -f | mqput -l | ...) gets them now. */
+	if (mq_tool_flush() < 0)
+		return MQ_EXIT_TEMP;
+	return 0;
 }
 
 /* Put every record of fd; returns an exit status. */

@@ -29,8 +29,12 @@
 
 #include "mq.h"
 
-static int
-owner_dead(const char *owner)
+/*
+ * The pid of a claim's owner if the claim was made on this host, else 0: a
+ * pid means something only on the host that wrote it.
+ */
+pid_t
+mq_owner_pid(const char *owner)
 {
 	const char *tag = mq_host_tag(), *dash;
 	const char *e;
@@ -44,7 +48,41 @@ owner_dead(const char *owner)
 	pid = strtonum(dash + 1, 1, 1 << 30, &e);
 	if (e)
 		return 0;
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	return (pid_t)pid;
+}
+
+static int
+owner_dead(const char *owner)
+{
+	pid_t pid = mq_owner_pid(owner);
+
+	return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * Has the claim st/n in cur/ expired: its deadline passed, or its owner
+ * known dead, and in either case its rename MQ_SETTLE_MS old (see above)?
+ * If not, *due is lowered to when it will have, as far as times tell (an
+ * owner's death cannot be timed).
+ */
+int
+mq_claim_expired(const struct stat *st, const struct mq_name *n,
+    long long now, long long *due)
+{
+	long long mt, ct, at;
+
+	mt = mq_mtime_ms(st);
+	ct = (long long)st->st_ctim.tv_sec * 1000 +
+	    st->st_ctim.tv_nsec / 1000000 + MQ_SETTLE_MS;
+	if (mt <= now || owner_dead(n->owner))
+		at = ct;
+	else
+		at = mt > ct ? mt : ct;
+	if (at <= now)
+		return 1;
+	if (due && (*due == 0 || at < *due))
+		*due = at;
+	return 0;
 }
 
 /*
@@ -55,7 +93,7 @@ static int
 claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
     struct stat *st, struct mq_name *n, long long now, long long *due)
 {
-	long long mt, ct, at;
+	long long at;
 
 	if (fstatat(q->dfd[dir], name, st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -1; /* gone: claimed by another */
@@ -75,18 +113,11 @@ claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
 			q->skipped(q, dir, name, "unsafe name");
 		return -1;
 	}
-	mt = mq_mtime_ms(st);
-	if (dir == MQ_NEW) {
-		if (mt <= now)
-			return 1;
-		at = mt;
-	} else {
-		ct = (long long)st->st_ctim.tv_sec * 1000 +
-		    st->st_ctim.tv_nsec / 1000000 + MQ_SETTLE_MS;
-		if (ct <= now && (mt <= now || owner_dead(n->owner)))
-			return 1;
-		at = mt > ct ? mt : ct;
-	}
+	if (dir == MQ_CUR)
+		return mq_claim_expired(st, n, now, due);
+	at = mq_mtime_ms(st);
+	if (at <= now)
+		return 1;
 	if (*due == 0 || at < *due)
 		*due = at;
 	return 0;
@@ -171,8 +202,13 @@ take(struct mq_queue *q, enum mq_dir dir, const char *name,
 			return -1;
 		if (mq_rename(q->dfd[dir], name, q->dfd[MQ_CUR], c->name) == 0)
 			break;
-		if (errno != EEXIST || tries > 4)
+		if (errno != EEXIST || tries > 4) {
+			int e = errno;
+			snprintf(q->errobj, sizeof(q->errobj), "%s/%s",
+			    mq_dirnames[dir], name);
+			errno = e;
 			return -1;
+		}
 	}
 	q->dirty |= 1u << dir | 1u << MQ_CUR;
 	c->deadline_ms = deadline;
@@ -363,4 +399,38 @@ done:
 	if (rc < 0 && got == 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * Try to claim one entry of a scan the caller keeps (a long-running consumer
+ * walks one scan of a long backlog instead of rescanning the directory for
+ * every message).  Returns 1 with *c filled, 0 if the entry is not for us
+ * (gone, lost to another claimer, expired or buried on the way, or not due
+ * yet: then *due is lowered to when it may be), -1 on an error.
+ */
+int
+mq_claim_entry(struct mq_queue *q, enum mq_dir dir, const char *name,
+    long long timeout_ms, pid_t owner, struct mq_claim *c, long long *due)
+{
+	struct mq_name n;
+	struct stat st;
+	long long now = mq_now_ms();
+
+	if (claimable(q, dir, name, &st, &n, now, due) <= 0)
+		return 0;
+	if (n.expires > 0 && n.expires * 1000 <= now) {
+		if (mq_expire(q, dir, name, &n) < 0 && errno != ENOENT &&
+		    errno != ESTALE)
+			return -1;
+		return 0;
+	}
+	if (q->cfg.max_deliveries > 0 && n.deliveries >= q->cfg.max_deliveries) {
+		if (mq_bury(q, dir, name, "maxdeliveries") < 0 &&
+		    errno != ENOENT && errno != ESTALE)
+			return -1;
+		return 0;
+	}
+	if (take(q, dir, name, &n, now + timeout_ms, owner, c) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
 }

@@ -45,9 +45,13 @@ setting(struct mq_config *c, const char *k, const char *v)
 {
 	const char *e;
 
-	if (strcmp(k, "timeout") == 0) /* 0 would make every claim stale */
-		return mq_parse_duration(v, &c->timeout_ms) < 0 ||
-		    c->timeout_ms == 0 ? -1 : 0;
+	if (strcmp(k, "timeout") == 0) {
+		/* A claim that expires at once could never be acknowledged. */
+		if (mq_parse_duration(v, &c->timeout_ms) < 0 ||
+		    c->timeout_ms == 0)
+			return -1;
+		return 0;
+	}
 	if (strcmp(k, "ttl") == 0)
 		return mq_parse_duration(v, &c->ttl_ms);
 	if (strcmp(k, "retention") == 0)

@@ -121,7 +121,7 @@ mq_release(struct mq_queue *q, const char *name, long long delay_ms)
 
 /* A claim that never reached a consumer: back, and not counted. */
 int
-mq_unclaim(struct mq_queue *q, const char *name)
+mq_giveback(struct mq_queue *q, const char *name)
 {
 	return release(q, name, 0, 1);
 }
@@ -192,4 +192,35 @@ mq_kick(struct mq_queue *q, const char *name, char *newname, size_t len)
 	if (mq_name_format(newname, len, &n) < 0)
 		return fail(q, MQ_DEAD, name, errno);
 	return move(q, MQ_DEAD, name, MQ_NEW, &n, "");
+}
+
+/*
+ * An expired claim (mq_claim_expired) back to new/, its delivery count kept.
+ * In new/ the mtime means "visible from": a claim taken back before its
+ * deadline, because its owner died, is first given the time it was claimed
+ * (its ctime, surely past), so that it is visible at once.  ESTALE if a
+ * consumer claimed it again first.
+ */
+int
+mq_unclaim(struct mq_queue *q, const char *name, char *newname, size_t len)
+{
+	struct mq_name n;
+	struct stat st;
+	char token[sizeof(n.token)];
+	long long ct;
+
+	if (mq_name_parse(name, &n) < 0)
+		return fail(q, MQ_CUR, name, EINVAL);
+	if (fstatat(q->dfd[MQ_CUR], name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(q, MQ_CUR, name, errno == ENOENT ? ESTALE : errno);
+	ct = (long long)st.st_ctim.tv_sec * 1000 + st.st_ctim.tv_nsec / 1000000;
+	/* Not ours to touch in a group queue: then visible at its deadline. */
+	if (mq_mtime_ms(&st) > mq_now_ms() &&
+	    mq_settime(q->dfd[MQ_CUR], name, ct) < 0 && errno != EPERM)
+		return fail(q, MQ_CUR, name, errno == ENOENT ? ESTALE : errno);
+	strlcpy(token, n.token, sizeof(token));
+	n.token[0] = n.owner[0] = '\0';
+	if (move(q, MQ_CUR, name, MQ_NEW, &n, token) < 0)
+		return -1;
+	return mq_name_format(newname, len, &n);
 }

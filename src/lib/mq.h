@@ -174,20 +174,26 @@ void mq_scan_sort_head(struct mq_scan *, size_t m);
 void mq_scan_sort_tail(struct mq_scan *, size_t m);
 
 /* claim.c */
+pid_t mq_owner_pid(const char *owner);
+int mq_claim_expired(const struct stat *, const struct mq_name *,
+    long long now, long long *due);
 int mq_claim(struct mq_queue *, size_t max, long long timeout_ms,
     pid_t owner, struct mq_claim *out, size_t *nout, long long *next_ms);
+int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
+    long long timeout_ms, pid_t owner, struct mq_claim *, long long *due);
 
 /* lease.c: each returns -1 with errno ESTALE for a claim that moved on */
 int mq_check(struct mq_queue *, const char *name, struct mq_name *);
 int mq_ack(struct mq_queue *, const char *name);
 int mq_release(struct mq_queue *, const char *name, long long delay_ms);
-int mq_unclaim(struct mq_queue *, const char *name);
+int mq_giveback(struct mq_queue *, const char *name);
 int mq_extend(struct mq_queue *, const char *name, long long timeout_ms);
 int mq_bury(struct mq_queue *, enum mq_dir, const char *name,
     const char *reason);
 int mq_expire(struct mq_queue *, enum mq_dir, const char *name,
     const struct mq_name *);
 int mq_kick(struct mq_queue *, const char *name, char *newname, size_t);
+int mq_unclaim(struct mq_queue *, const char *name, char *newname, size_t);
 
 /* watch.c */
 struct mq_watch;
@@ -204,5 +210,21 @@ int mq_tool_error(struct mq_queue *, const char *what);
 void mq_tool_skipped(struct mq_queue *, enum mq_dir, const char *,
     const char *);
 int mq_tool_flush(void);
+
+/* worker.c: for long-running consumers (mqwatch) */
+#define MQ_BACKOFF_MAX_MS (3600LL * 1000)
+struct mq_walk {
+	struct mq_scan s;	/* sorted, walked from pos */
+	size_t pos;
+	long long scanned_ms;
+	long long due;		/* earliest not-yet-claimable seen */
+	int stale;
+};
+int mq_walk_claim(struct mq_queue *, struct mq_walk *, size_t max,
+    long long timeout_ms, pid_t owner, struct mq_claim *, size_t *nout,
+    long long *next_ms);
+void mq_walk_reset(struct mq_walk *);
+void mq_walk_free(struct mq_walk *);
+long long mq_backoff_ms(long long deliveries);
 
 #endif

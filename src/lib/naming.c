@@ -181,12 +181,23 @@ int
 mq_new_id(char *dst, size_t len)
 {
 	static unsigned long seq;
+	static long long last;
 	struct timespec ts;
+	long long us;
 	int w;
 
+	/*
+	 * Two ids in the same microsecond would sort by their (variable
+	 * width) counter, Q10 before Q9: never reuse or go back on a time
+	 * within a process, so that its ids sort in creation order.
+	 */
 	clock_gettime(CLOCK_REALTIME, &ts);
-	w = snprintf(dst, len, "%010lld.%06ld.P%ldQ%luR%04x.%s",
-	    (long long)ts.tv_sec, ts.tv_nsec / 1000, (long)getpid(), seq++,
+	us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (us <= last)
+		us = last + 1;
+	last = us;
+	w = snprintf(dst, len, "%010lld.%06lld.P%ldQ%luR%04x.%s",
+	    us / 1000000, us % 1000000, (long)getpid(), seq++,
 	    arc4random() & 0xffff, host_name());
 	if (w < 0 || (size_t)w >= len) {
 		errno = ENAMETOOLONG;

@@ -1,0 +1,11 @@
+# fish completion for mqwatch(1)
+complete -c mqwatch -s 0 -d 'End each path with a NUL (no command)'
+complete -c mqwatch -s P -d 'Poll instead of using inotify'
+complete -c mqwatch -s i -x -d 'Exit after being idle this long'
+complete -c mqwatch -s j -x -d 'Handlers at once (1-1024)'
+complete -c mqwatch -s k -x -d 'Grace for handlers after SIGTERM'
+complete -c mqwatch -s n -x -d 'Exit after this many messages'
+complete -c mqwatch -s o -r -F -d 'Append handler output to a log'
+complete -c mqwatch -s t -x -d 'Visibility timeout of the claims'
+complete -c mqwatch -n 'not __fish_seen_subcommand_from --' -x -a '(__fish_complete_directories)'
+complete -c mqwatch -n '__fish_seen_subcommand_from --' -x -a '(__fish_complete_subcommand --fcs-skip=3)'

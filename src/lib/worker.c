@@ -1,0 +1,108 @@
+/*
+ * worker.c: what a long-running consumer needs beyond mq_claim: a walk
+ * along one scan of the queue, and the retry delay of a failed message.
+ *
+ * mq_claim reads and sorts all of new/ for every call; a worker taking one
+ * message at a time from a backlog of 100k would spend its life scanning.
+ * A walk keeps the sorted scan and claims from where it stopped, so a
+ * backlog costs one scan per WALK_MS, not one per message.  The directory
+ * stays the truth: every entry is checked (fstatat) before its rename, an
+ * entry taken by another claimer is simply passed, and a walk that reaches
+ * its end scans again before saying "nothing more".  So when a call claims
+ * fewer than asked, a whole fresh scan was walked: *next_ms is then exact,
+ * and anything newer raised an inotify event after the caller's watch was
+ * in place.  Messages that became visible behind the walk's position
+ * (released, expired claims) wait at most WALK_MS.
+ */
+#include <string.h>
+
+#include "mq.h"
+
+#define WALK_MS 1000
+
+static int
+rescan(struct mq_queue *q, struct mq_walk *w)
+{
+	mq_scan_free(&w->s);
+	w->pos = 0;
+	w->due = 0;
+	w->stale = 0;
+	w->scanned_ms = mq_now_ms();
+	if (mq_scan(q, MQ_NEW, &w->s) < 0 || mq_scan(q, MQ_CUR, &w->s) < 0) {
+		mq_scan_free(&w->s);
+		return -1;
+	}
+	mq_scan_sort(&w->s);
+	return 0;
+}
+
+/*
+ * Claim up to max messages.  When fewer are claimed, *next_ms is when
+ * something not yet claimable may become so (0: nothing known).
+ */
+int
+mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
+    long long timeout_ms, pid_t owner, struct mq_claim *out, size_t *nout,
+    long long *next_ms)
+{
+	int fresh = 0, r;
+	size_t i;
+
+	*nout = 0;
+	*next_ms = 0;
+	if (w->stale || w->pos >= w->s.n ||
+	    mq_now_ms() - w->scanned_ms >= WALK_MS) {
+		if (rescan(q, w) < 0)
+			return -1;
+		fresh = 1;
+	}
+	while (*nout < max) {
+		if (w->pos >= w->s.n) {
+			if (fresh)
+				break;
+			if (rescan(q, w) < 0)
+				return *nout ? 0 : -1;
+			fresh = 1;
+			continue;
+		}
+		i = w->pos++;
+		r = mq_claim_entry(q, w->s.e[i].dir, mq_scan_name(&w->s, i),
+		    timeout_ms, owner, &out[*nout], &w->due);
+		if (r < 0)
+			return *nout ? 0 : -1;
+		if (r > 0)
+			(*nout)++;
+	}
+	*next_ms = w->due;
+	return 0;
+}
+
+/* The next call scans again (after an inotify overflow, say). */
+void
+mq_walk_reset(struct mq_walk *w)
+{
+	w->stale = 1;
+}
+
+void
+mq_walk_free(struct mq_walk *w)
+{
+	mq_scan_free(&w->s);
+	memset(w, 0, sizeof(*w));
+}
+
+/*
+ * Retry delay after the n-th delivery failed: 1 s, 2 s, 4 s, ... doubling
+ * up to an hour, so a failing dependency is not hammered and a message
+ * still reaches max_deliveries within a day with the default settings.
+ */
+long long
+mq_backoff_ms(long long deliveries)
+{
+	if (deliveries < 1)
+		deliveries = 1;
+	if (deliveries > 12)
+		return MQ_BACKOFF_MAX_MS;
+	return 1000LL << (deliveries - 1) < MQ_BACKOFF_MAX_MS ?
+	    1000LL << (deliveries - 1) : MQ_BACKOFF_MAX_MS;
+}

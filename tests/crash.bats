@@ -1,0 +1,185 @@
+#!/usr/bin/env bats
+# Crashes and I/O errors in the middle of a put: nothing partial is ever
+# visible in new/, and nothing that failed is reported as enqueued.
+
+load test_helper
+
+setup_file() {
+	command -v strace >/dev/null || skip "no strace"
+}
+
+# every_file_is DIR FILE: each message in DIR is byte-identical to FILE.
+every_file_is() {
+	local f
+	for f in "$1"/*; do
+		[ -e "$f" ] || continue
+		cmp "$2" "$f" || return 1
+	done
+}
+
+# kill_at SYSCALL WHEN: SIGKILL mqput at its WHEN-th SYSCALL; checks that
+# new/ holds nothing but whole messages and that no id was printed.
+kill_at() {
+	mkq q
+	head -c 300000 /dev/urandom >big
+	run -137 strace -f -o /dev/null \
+		-e inject="$1":signal=KILL:when="$2" mqput q <big
+	[ -z "$output" ]
+	every_file_is q/new big
+	# A leftover may stay in tmp/ (maildir's 36-hour rule removes it).
+	[ "$(count q/tmp)" -le 1 ]
+}
+
+@test "SIGKILL at the first write: nothing in new/" {
+	kill_at write 1
+	[ "$(count q/new)" = 0 ]
+}
+
+@test "SIGKILL at a later write: nothing in new/" {
+	kill_at write 3
+	[ "$(count q/new)" = 0 ]
+}
+
+@test "SIGKILL at the fsync of the file: nothing in new/" {
+	kill_at fsync 1
+	[ "$(count q/new)" = 0 ]
+}
+
+@test "SIGKILL at the rename: nothing partial in new/" {
+	kill_at renameat2 1
+}
+
+@test "SIGKILL at the fsync of new/: nothing partial in new/" {
+	kill_at fsync 2
+}
+
+@test "SIGKILL in the middle of a batch: only whole messages in new/" {
+	mkq q
+	seq 1 100 | sed 's/^/line /' >in
+	run -137 strace -f -o /dev/null -e inject=renameat2:signal=KILL:when=50 \
+		mqput -l q <in
+	[ -z "$output" ]
+	for f in q/new/*; do
+		grep -qx "line [0-9]*" "$f"
+	done
+	[ "$(count q/new)" -le 50 ]
+}
+
+@test "an fsync error on the file is not a success: exit 111, no id" {
+	mkq q
+	run -111 --separate-stderr strace -f -o /dev/null \
+		-e inject=fsync:error=EIO:when=1 mqput q <<<x
+	[ -z "$output" ]
+	[[ $stderr == *"Input/output error"* ]]
+	[ "$(count q/new)" = 0 ]
+	[ "$(count q/tmp)" = 0 ]
+}
+
+@test "an fsync error on new/ is not a success: exit 111, no id" {
+	mkq q
+	run -111 --separate-stderr strace -f -o /dev/null \
+		-e inject=fsync:error=EIO:when=2 mqput q <<<x
+	[ -z "$output" ]
+	[ "$stderr" = "mqput: q/new: Input/output error" ]
+	[ "$(count q/tmp)" = 0 ]
+}
+
+@test "a syncfs error on a batch is not a success: exit 111, no id" {
+	mkq q
+	run -111 --separate-stderr strace -f -o /dev/null \
+		-e inject=syncfs:error=EIO mqput -l q < <(seq 1 50)
+	[ -z "$output" ]
+	[ "$(count q/new)" = 0 ]
+	[ "$(count q/tmp)" = 0 ]
+}
+
+@test "a write error is not a success: exit 111, nothing left" {
+	mkq q
+	run --separate-stderr -111 strace -f -o /dev/null -e inject=write:error=EIO:when=1 \
+		mqput q <<<x
+	[ -z "$output" ]
+	[ "$(count q/new)" = 0 ]
+	[ "$(count q/tmp)" = 0 ]
+}
+
+@test "a rename error is not a success: nothing left in tmp/" {
+	mkq q
+	run --separate-stderr strace -f -o /dev/null -e inject=renameat2:error=EIO:when=1 \
+		mqput q <<<x
+	[ "$status" = 111 ]
+	[ -z "$output" ]
+	[ "$(count q/new)" = 0 ]
+	[ "$(count q/tmp)" = 0 ]
+}
+
+@test "an fsync error on a claim hands nothing out" {
+	mkq q
+	mqput q <<<x >/dev/null
+	run --separate-stderr -111 strace -f -o /dev/null -e inject=fsync:error=EIO:when=1 \
+		mqget q
+	[ -z "$output" ]
+}
+
+@test "an fsync error on an ack is reported: exit 111" {
+	mkq q
+	mqput q <<<x >/dev/null
+	c=$(mqget q)
+	run -111 strace -f -o /dev/null -e inject=fsync:error=EIO:when=1 \
+		mqack "$c"
+}
+
+@test "SIGKILL of mqget at the rename: the message is in new/ or cur/" {
+	mkq q
+	id=$(mqput q <<<x)
+	run -137 strace -f -o /dev/null -e inject=renameat2:signal=KILL:when=1 \
+		mqget q
+	[ -z "$output" ]
+	[ $(( $(count q/new) + $(count q/cur) )) = 1 ]
+	# Whatever state it is in, it comes back.
+	run -0 faketime -f '+1h' mqget -b q
+	[ "$output" = x ]
+}
+
+@test "inotify on new/ during 200 puts never sees a partial file" {
+	command -v inotifywait >/dev/null || skip "no inotifywait"
+	mkq q
+	# Sizes differ per message, so a partial file cannot pass.
+	for i in $(seq 1 200); do
+		head -c $((i * 997)) /dev/zero | tr '\0' "$(printf \\$(printf %o $((65 + i % 26))))" >"m$i"
+	done
+	coproc W { exec timeout 60 inotifywait -m -e create,moved_to,modify,close_write,attrib --format '%e %f' q/new 2>&1; }
+	# inotifywait says so once its watch is in place.
+	while read -r -t 10 -u "${W[0]}" line; do
+		[ "$line" = "Watches established." ] && break
+	done
+	[ "$line" = "Watches established." ]
+	exec 5<&"${W[0]}" # a coproc's descriptors are not inherited
+	(
+		while read -r ev f; do
+			# Read each file the moment it appears.
+			if [ -e "q/new/$f" ]; then
+				echo "$ev $f $(stat -c %s "q/new/$f") $(md5sum <"q/new/$f" | cut -c1-32)"
+			else
+				echo "$ev $f gone"
+			fi
+			[ "$((++n))" = 200 ] && break
+		done <&5 >events 3>&-
+	) 3>&- &
+	reader=$!
+	for i in $(seq 1 200); do
+		mqput q "m$i" >>ids
+	done
+	wait $reader
+	kill "$W_PID" 2>/dev/null || :
+	exec 5<&-
+	[ "$(wc -l <events)" = 200 ]
+	# Only whole files arrive: by rename, never created or written there.
+	! grep -v '^MOVED_TO ' events
+	i=0
+	while read -r id; do
+		i=$((i + 1))
+		line=$(grep " $id " events)
+		[ "$line" = "MOVED_TO $id $((i * 997)) $(md5sum <"m$i" | cut -c1-32)" ]
+	done <ids
+	[ "$i" = 200 ]
+}

@@ -1,0 +1,116 @@
+/*
+ * test_reap.c: the expiry rule of claims (mq_claim_expired) and the owner
+ * tags it reads (mq_owner_pid), on made-up stat results: no spool needed.
+ * Prints one line per failure and a final "N passed, N failed".
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+static int passed, failed;
+
+#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
+
+static void
+check(int ok, const char *what, const char *file, int line)
+{
+	if (ok) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("FAIL %s:%d: %s\n", file, line, what);
+}
+
+static struct stat
+times(long long mtime_ms, long long ctime_ms)
+{
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mtim.tv_sec = mtime_ms / 1000;
+	st.st_mtim.tv_nsec = (mtime_ms % 1000) * 1000000;
+	st.st_ctim.tv_sec = ctime_ms / 1000;
+	st.st_ctim.tv_nsec = (ctime_ms % 1000) * 1000000;
+	return st;
+}
+
+static struct mq_name
+owned(pid_t pid, const char *tag)
+{
+	struct mq_name n;
+
+	memset(&n, 0, sizeof(n));
+	if (pid > 0)
+		snprintf(n.owner, sizeof(n.owner), "%s-%ld", tag, (long)pid);
+	return n;
+}
+
+int
+main(void)
+{
+	const long long now = 1800000000000LL, s = MQ_SETTLE_MS;
+	const char *tag = mq_host_tag();
+	struct mq_name none = owned(0, tag), n;
+	struct stat st;
+	long long due;
+	pid_t dead;
+
+	/* Deadline passed and the rename settled: expired. */
+	st = times(now - 1000, now - s - 1);
+	due = 0;
+	CHECK(mq_claim_expired(&st, &none, now, &due) == 1);
+	CHECK(due == 0);
+	/* Deadline passed, rename too recent: due when it settles. */
+	st = times(now - 60000, now - 10);
+	CHECK(mq_claim_expired(&st, &none, now, &due) == 0);
+	CHECK(due == now - 10 + s);
+	/* Deadline ahead: due at the deadline; an earlier due stays. */
+	st = times(now + 5000, now - 60000);
+	due = 0;
+	CHECK(mq_claim_expired(&st, &none, now, &due) == 0);
+	CHECK(due == now + 5000);
+	due = now + 1;
+	CHECK(mq_claim_expired(&st, &none, now, &due) == 0);
+	CHECK(due == now + 1);
+	CHECK(mq_claim_expired(&st, &none, now, NULL) == 0);
+
+	/* A dead owner on this host: expired before its deadline. */
+	if ((dead = fork()) == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	n = owned(dead, tag);
+	CHECK(mq_owner_pid(n.owner) == dead);
+	st = times(now + 3600000, now - s - 1);
+	due = 0;
+	CHECK(mq_claim_expired(&st, &n, now, &due) == 1);
+	/* ... but not within the settle, and due when it settles. */
+	st = times(now + 3600000, now - 10);
+	CHECK(mq_claim_expired(&st, &n, now, &due) == 0);
+	CHECK(due == now - 10 + s);
+	/* A live owner: its deadline decides. */
+	n = owned(getpid(), tag);
+	st = times(now + 3600000, now - s - 1);
+	due = 0;
+	CHECK(mq_claim_expired(&st, &n, now, &due) == 0);
+	CHECK(due == now + 3600000);
+	/* Another host's claim: its pid means nothing here. */
+	n = owned(dead, "000000000000");
+	CHECK(mq_owner_pid(n.owner) == 0);
+	CHECK(mq_claim_expired(&st, &n, now, &due) == 0);
+	/* Malformed tags are nobody's. */
+	CHECK(mq_owner_pid("") == 0);
+	CHECK(mq_owner_pid(tag) == 0);
+	snprintf(n.owner, sizeof(n.owner), "%s-0", tag);
+	CHECK(mq_owner_pid(n.owner) == 0);
+	snprintf(n.owner, sizeof(n.owner), "%s-x1", tag);
+	CHECK(mq_owner_pid(n.owner) == 0);
+
+	printf("test_reap: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
