@@ -57,6 +57,7 @@ else
 	FSS="ext4"
 fi
 cc -O2 -o "$W/limit" bench/limit.c
+cc -O2 -o "$W/watchlat" bench/watchlat.c
 LIMIT=$W/limit
 R=$W/results
 : >"$R"
@@ -249,13 +250,50 @@ sec_b() {
 }
 
 # --- (c) mqwatch ------------------------------------------------------
+# Push latency without a command (bench/watchlat.c: a maildir writer's
+# rename to mqwatch's line on a pipe), then a pool's throughput running
+# /bin/true per message, beside /bin/true started as often from a loop.
 sec_c() {
-	fs=$1
+	fs=$1 d=$W/$fs
 	if [ ! -x "$B/mqwatch" ]; then
 		echo "c.na $fs none 0 0" >>"$R"
 		return
 	fi
-	[ -f bench/watch.sh ] && . bench/watch.sh && watch_bench "$fs"
+	for sync in no yes; do
+		l50= l99=
+		for run in 0 $(seq "$RUNS"); do
+			mkq "$d/q" $sync
+			set -- $("$W/watchlat" "$B/mqwatch" "$d/q" "$WATCHN")
+			[ "$run" = 0 ] && continue
+			l50="$l50 $(echo "$1" | awk '{ print $1 / 1e6 }')"
+			l99="$l99 $(echo "$2" | awk '{ print $1 / 1e6 }')"
+		done
+		[ $sync = no ] && c=c.lat || c=c.slat
+		record "${c}50" "$fs" mq 1 $l50
+		record "${c}99" "$fs" mq 1 $l99
+	done
+	for j in 1 2; do
+		tq= tt=
+		for run in 0 $(seq "$RUNS"); do
+			mkq "$d/q" yes
+			head -c "$ONE" /dev/zero | mqput -0 -S -q "$d/q"
+			t0=$(now)
+			mqwatch -n "$ONE" -j $j "$d/q" -- /bin/true
+			t1=$(now)
+			k=0
+			while [ $k -lt $j ]; do
+				i=0
+				while [ $i -lt $((ONE / j)) ]; do /bin/true; i=$((i + 1)); done &
+				k=$((k + 1))
+			done
+			wait
+			t2=$(now)
+			[ "$run" = 0 ] && continue
+			tq="$tq $((t1 - t0))" tt="$tt $((t2 - t1))"
+		done
+		record "c.j$j" "$fs" mq "$ONE" $(ns2s $tq)
+		record "c.j$j" "$fs" true "$ONE" $(ns2s $tt)
+	done
 }
 
 # --- (d) one-shot mqget with a backlog waiting -------------------------
@@ -363,7 +401,7 @@ case " ${BENCH_SECTIONS:-a b c d} " in *" b "*)
 esac
 case " ${BENCH_SECTIONS:-a b c d} " in *" c "*)
 	echo "bench: (c) mqwatch" >&2
-	sec_c ext4
+	for fs in $FSS; do sec_c "$fs"; done
 esac
 case " ${BENCH_SECTIONS:-a b c d} " in *" d "*)
 	echo "bench: (d) one-shot mqget with a backlog" >&2

@@ -16,7 +16,12 @@ function label(c,   n) {
 	if (c == "b.yes.ack") return "(b) mqack < list, durable"
 	if (c == "b.yes.cycle") return "(b) cycle, durable"
 	if (c == "b.each.cycle") return "(b) limit: durable one by one"
-	if (c ~ /^c\./) return "(c) " substr(c, 3)
+	if (c == "c.lat50") return "(c) mqwatch push latency p50, sync = no"
+	if (c == "c.lat99") return "(c) mqwatch push latency p99, sync = no"
+	if (c == "c.slat50") return "(c) mqwatch push latency p50, durable"
+	if (c == "c.slat99") return "(c) mqwatch push latency p99, durable"
+	if (c == "c.j1") return "(c) mqwatch -j 1 -- /bin/true"
+	if (c == "c.j2") return "(c) mqwatch -j 2 -- /bin/true"
 	if (c ~ /^d\./) {
 		n = substr(c, 3)
 		n = n >= 1000000 ? n / 1000000 "M" : n >= 1000 ? n / 1000 "k" : n
@@ -70,7 +75,7 @@ END {
 			printf "| %-38s | %-5s | %s |\n", "(c) mqwatch", f, "n/a (mqwatch not built)"
 			continue
 		}
-		if (c ~ /^c\.lat/) {
+		if (c ~ /^c\.s?lat/) {
 			printf "| %-38s | %-5s | %8s | %9.1f | %8s | %6s | %8s | %6s | %8s | %6s | %7s | %6s |\n",
 			    label(c), f, "-", sec[c, f, "mq"] * 1e6, "-", "-", "-", "-", "-", "-", "-", "-"
 			continue
@@ -83,7 +88,7 @@ END {
 		tk = c ~ /^a\./ ? "a.true" SUBSEP f SUBSEP "true" : t
 		if (c == "a.true" || c ~ /^b\.each\.(put|get|ack)$/) continue
 		if (c ~ /\.cycle$/ && !(m in sec) && !(l in sec)) continue
-		tu = c ~ /^a\.(put|get|ack)$|^d\./ ? us(tk) : 0
+		tu = c ~ /^a\.(put|get|ack)$|^d\.|^c\.j/ ? us(tk) : 0
 		printf "| %-38s | %-5s | %8s | %9s | %8s | %6s | %8s | %6s | %8s | %6s | %7s | %6s |\n",
 		    label(c), f, fmt(rate(m)), fmt(us(m)), fmt(rate(l)),
 		    ratio(rate(m), rate(l)), fmt(rate(d)), ratio(rate(m), rate(d)),

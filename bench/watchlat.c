@@ -1,0 +1,98 @@
+/*
+ * watchlat.c: mqwatch's push latency, as a maildir writer and a reader of
+ * mqwatch's standard output see it.
+ *
+ *	watchlat MQWATCH QUEUE COUNT
+ *
+ * Starts "MQWATCH -n COUNT QUEUE" (no command: it prints each claim), then
+ * COUNT times: writes a message in tmp/, takes the time, renames it into
+ * new/, reads mqwatch's line, takes the time.  The difference is the push
+ * latency: inotify wake-up, claim (and its syncs, if the queue syncs),
+ * the write to the pipe and the reader's wake-up.  Prints the median and
+ * the 99th percentile in microseconds: "p50 p99".
+ */
+#define _GNU_SOURCE
+#include <sys/wait.h>
+
+#include <err.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+main(int argc, char *argv[])
+{
+	char path[4096], name[128], cnt[32], buf[4096];
+	double *lat, t0;
+	int p[2], fd, tmp, new, i, n, status;
+	size_t len;
+	ssize_t r;
+	pid_t pid;
+
+	if (argc != 4 || (n = atoi(argv[3])) < 1)
+		errx(2, "usage: watchlat MQWATCH QUEUE COUNT");
+	if ((lat = calloc(n, sizeof(*lat))) == NULL)
+		err(1, "calloc");
+	snprintf(path, sizeof(path), "%s/tmp", argv[2]);
+	if ((tmp = open(path, O_RDONLY | O_DIRECTORY)) < 0)
+		err(1, "%s", path);
+	snprintf(path, sizeof(path), "%s/new", argv[2]);
+	if ((new = open(path, O_RDONLY | O_DIRECTORY)) < 0)
+		err(1, "%s", path);
+	if (pipe(p) < 0)
+		err(1, "pipe");
+	snprintf(cnt, sizeof(cnt), "%d", n);
+	if ((pid = fork()) == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl(argv[1], argv[1], "-n", cnt, argv[2], (char *)NULL);
+		err(127, "%s", argv[1]);
+	}
+	close(p[1]);
+	/* Let it subscribe before the first message. */
+	usleep(200000);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%010ld.%06d.P%dQ%d.bench",
+		    (long)time(NULL), i, getpid(), i);
+		if ((fd = openat(tmp, name, O_WRONLY | O_CREAT | O_EXCL,
+		    0600)) < 0)
+			err(1, "tmp/%s", name);
+		if (write(fd, "x\n", 2) != 2 || close(fd) < 0)
+			err(1, "write");
+		t0 = now_us();
+		if (renameat(tmp, name, new, name) < 0)
+			err(1, "rename");
+		for (len = 0; len == 0 || buf[len - 1] != '\n';) {
+			r = read(p[0], buf + len, sizeof(buf) - len);
+			if (r <= 0)
+				errx(1, "mqwatch ended after %d messages", i);
+			len += (size_t)r;
+		}
+		lat[i] = now_us() - t0;
+	}
+	waitpid(pid, &status, 0);
+	qsort(lat, n, sizeof(*lat), cmp);
+	printf("%.1f %.1f\n", lat[n / 2], lat[(int)(n * 0.99)]);
+	return 0;
+}
