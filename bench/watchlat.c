@@ -8,7 +8,8 @@
  * COUNT times: writes a message in tmp/, takes the time, renames it into
  * new/, reads mqwatch's line, takes the time.  The difference is the push
  * latency: inotify wake-up, claim (and its syncs, if the queue syncs),
- * the write to the pipe and the reader's wake-up.  Prints the median and
+ * the write to the pipe and the reader's wake-up.  Each claim is then
+ * acknowledged by deleting it, as keep_done = no would.  Prints the median and
  * the 99th percentile in microseconds: "p50 p99".
  */
 #define _GNU_SOURCE
@@ -90,6 +91,10 @@ main(int argc, char *argv[])
 			len += (size_t)r;
 		}
 		lat[i] = now_us() - t0;
+		/* Acknowledge (delete), as a reader does: cur/ stays short. */
+		buf[len - 1] = '\0';
+		if (unlink(buf) < 0)
+			err(1, "%s", buf);
 	}
 	waitpid(pid, &status, 0);
 	qsort(lat, n, sizeof(*lat), cmp);
