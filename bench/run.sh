@@ -272,6 +272,17 @@ sec_c() {
 		record "${c}50" "$fs" mq 1 $l50
 		record "${c}99" "$fs" mq 1 $l99
 	done
+	# the limit: a plain C consumer (inotify, readdir, rename, write)
+	l50= l99=
+	for run in 0 $(seq "$RUNS"); do
+		mkq "$d/q" no
+		set -- $("$W/watchlat" - "$d/q" "$WATCHN")
+		[ "$run" = 0 ] && continue
+		l50="$l50 $(echo "$1" | awk '{ print $1 / 1e6 }')"
+		l99="$l99 $(echo "$2" | awk '{ print $1 / 1e6 }')"
+	done
+	record c.llat50 "$fs" mq 1 $l50
+	record c.llat99 "$fs" mq 1 $l99
 	for j in 1 2; do
 		tq= tt=
 		for run in 0 $(seq "$RUNS"); do

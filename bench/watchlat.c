@@ -3,6 +3,7 @@
  * mqwatch's standard output see it.
  *
  *	watchlat MQWATCH QUEUE COUNT
+ *	watchlat - QUEUE COUNT		the limit: a plain C inotify consumer
  *
  * Starts "MQWATCH -n COUNT QUEUE" (no command: it prints each claim), then
  * COUNT times: writes a message in tmp/, takes the time, renames it into
@@ -13,8 +14,10 @@
  * the 99th percentile in microseconds: "p50 p99".
  */
 #define _GNU_SOURCE
+#include <sys/inotify.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <err.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,6 +33,48 @@ now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/*
+ * The same work with nothing else: wait for inotify, read new/, rename the
+ * message to cur/, write its path.
+ */
+static void
+consumer(const char *q, int n)
+{
+	char path[4096], evbuf[8192], line[4096];
+	struct dirent *d;
+	int ifd, newfd, curfd, got = 0, len;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "%s/new", q);
+	if ((ifd = inotify_init1(0)) < 0 ||
+	    inotify_add_watch(ifd, path, IN_MOVED_TO | IN_CREATE) < 0)
+		err(1, "inotify");
+	if ((newfd = open(path, O_RDONLY | O_DIRECTORY)) < 0)
+		err(1, "%s", path);
+	snprintf(path, sizeof(path), "%s/cur", q);
+	if ((curfd = open(path, O_RDONLY | O_DIRECTORY)) < 0)
+		err(1, "%s", path);
+	while (got < n) {
+		if (read(ifd, evbuf, sizeof(evbuf)) <= 0)
+			err(1, "inotify read");
+		if ((dp = fdopendir(dup(newfd))) == NULL)
+			err(1, "new");
+		rewinddir(dp);
+		while ((d = readdir(dp)) != NULL) {
+			if (d->d_name[0] == '.' ||
+			    renameat(newfd, d->d_name, curfd, d->d_name) < 0)
+				continue;
+			len = snprintf(line, sizeof(line), "%s/cur/%s\n", q,
+			    d->d_name);
+			if (write(1, line, len) != len)
+				err(1, "write");
+			got++;
+		}
+		closedir(dp);
+	}
+	exit(0);
 }
 
 static int
@@ -67,6 +112,8 @@ main(int argc, char *argv[])
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);
+		if (strcmp(argv[1], "-") == 0)
+			consumer(argv[2], n);
 		execl(argv[1], argv[1], "-n", cnt, argv[2], (char *)NULL);
 		err(127, "%s", argv[1]);
 	}
