@@ -9,6 +9,8 @@
  *	QUEUE/cur/	claims; mtime = when the claim expires
  *	QUEUE/done/	acknowledged messages, if kept
  *	QUEUE/dead/	dead letters; the reason is in the name
+ *	QUEUE/.index	a hint of new/'s head for claimers, never synced;
+ *			may be stale or missing (index.c)
  *
  * A file name is an id followed by ","-separated fields, each a letter and a
  * value, written in this order and parsed from the right, so that a foreign
