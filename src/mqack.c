@@ -65,6 +65,39 @@ finish_queue(void)
 	qopen[0] = '\0';
 }
 
+/*
+ * Claims from mqget come in runs from one queue: the directory part of a
+ * path is resolved once per run, not once per line.
+ */
+static char lastdir[PATH_MAX], lastq[PATH_MAX];
+
+static int
+same_dir(const char *arg, char *qpath, size_t qlen, char *name, size_t nlen)
+{
+	const char *slash = strrchr(arg, '/');
+
+	if (slash == NULL || lastq[0] == '\0' ||
+	    (size_t)(slash - arg) != strlen(lastdir) ||
+	    strncmp(arg, lastdir, (size_t)(slash - arg)) != 0 ||
+	    !mq_name_safe(slash + 1) || strlcpy(name, slash + 1, nlen) >= nlen)
+		return 0;
+	strlcpy(qpath, lastq, qlen);
+	return 1;
+}
+
+static void
+remember_dir(const char *arg, const char *qpath)
+{
+	const char *slash = strrchr(arg, '/');
+
+	lastq[0] = '\0';
+	if (slash == NULL || (size_t)(slash - arg) >= sizeof(lastdir))
+		return;
+	memcpy(lastdir, arg, (size_t)(slash - arg));
+	lastdir[slash - arg] = '\0';
+	strlcpy(lastq, qpath, sizeof(lastq));
+}
+
 static void
 one(const char *arg)
 {
@@ -79,6 +112,8 @@ one(const char *arg)
 		}
 		strlcpy(qpath, bare_queue, sizeof(qpath));
 		strlcpy(name, arg, sizeof(name));
+	} else if (same_dir(arg, qpath, sizeof(qpath), name, sizeof(name))) {
+		/* resolved for the previous claim: no realpath per line */
 	} else if (mq_open_claim_path(arg, qpath, sizeof(qpath), name,
 	    sizeof(name)) < 0) {
 		if (errno == EINVAL)
@@ -88,7 +123,8 @@ one(const char *arg)
 		tally(errno == EINVAL || errno == ENOENT ? MQ_EXIT_PERM :
 		    mq_exitcode(errno));
 		return;
-	}
+	} else
+		remember_dir(arg, qpath);
 	if (strcmp(qpath, qopen) != 0) {
 		finish_queue();
 		if (mq_open(&q, qpath, 0, 0) < 0) {

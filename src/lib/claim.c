@@ -234,32 +234,114 @@ take(struct mq_queue *q, enum mq_dir dir, const char *name,
 	return -1;
 }
 
+/*
+ * One candidate: expire it, bury it, or take it into out.  Returns 1 if
+ * taken, 0 if not (*lost: another claimer took it first), -1 on an error
+ * that ends the claim.
+ */
+static int
+consider(struct mq_queue *q, enum mq_dir dir, const char *name,
+    long long now, long long timeout_ms, pid_t owner, long long *due,
+    struct mq_claim *out, int *lost)
+{
+	struct mq_name n;
+	struct stat st;
+
+	*lost = 0;
+	if (claimable(q, dir, name, &st, &n, now, due) <= 0)
+		return 0;
+	if (n.expires > 0 && n.expires * 1000 <= now) {
+		if (mq_expire(q, dir, name, &n) < 0 && errno != ENOENT &&
+		    errno != ESTALE)
+			return -1;
+		return 0;
+	}
+	if (q->cfg.max_deliveries > 0 && n.deliveries >= q->cfg.max_deliveries) {
+		if (mq_bury(q, dir, name, "maxdeliveries") < 0 &&
+		    errno != ENOENT && errno != ESTALE)
+			return -1;
+		return 0;
+	}
+	if (take(q, dir, name, &n, now + timeout_ms, owner, out) == 0)
+		return 1;
+	if (errno != ENOENT)
+		return -1;
+	*lost = 1;
+	return 0;
+}
+
+/*
+ * Claim from the index (index.c) while it lasts: no scan at all.  Gives up
+ * after a run of names that were gone or not yet visible, so that a stale
+ * index costs a bounded number of fstatat before the full scan.
+ */
+static int
+claim_indexed(struct mq_queue *q, struct mq_index *ix, size_t max,
+    long long now, long long timeout_ms, pid_t owner, struct mq_claim *out,
+    size_t *got, long long *due)
+{
+	const char *name;
+	size_t useless = 0;
+	int r, lost;
+
+	while (*got < max && useless < 256 &&
+	    (name = mq_index_next(ix)) != NULL) {
+		r = consider(q, MQ_NEW, name, now, timeout_ms, owner, due,
+		    &out[*got], &lost);
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			(*got)++;
+		else
+			useless++;
+	}
+	return 0;
+}
+
 int
 mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
     struct mq_claim *out, size_t *nout, long long *next_ms)
 {
 	struct mq_scan s;
-	struct mq_name n;
-	struct stat st;
+	struct mq_index ix;
 	long long now, due = 0;
-	size_t i, got = 0, pass;
+	size_t i, got = 0, pass, sorted, nnew, nidx;
 	unsigned char *tried = NULL;
-	const char *name;
+	const char *name, **idx;
 	enum mq_dir dir;
-	int r, rc = 0;
+	int r, rc = 0, lost, ixstate;
 
 	memset(&s, 0, sizeof(s));
 	*nout = 0;
-	if (mq_scan(q, MQ_NEW, &s) < 0 || mq_scan(q, MQ_CUR, &s) < 0) {
-		mq_scan_free(&s);
-		return -1;
+	now = mq_now_ms();
+	ixstate = mq_index_open(q, &ix, now);
+	if (ixstate == 1) {
+		rc = claim_indexed(q, &ix, max, now, timeout_ms, owner, out,
+		    &got, &due);
+		mq_index_close(&ix);
+		if (got == max || rc < 0)
+			goto done;
 	}
-	mq_scan_sort(&s);
+	/* The index is spent, old or absent: scan, and index for the next. */
+	if (mq_scan(q, MQ_NEW, &s) < 0) {
+		mq_scan_free(&s);
+		rc = -1;
+		goto done;
+	}
+	nnew = s.n;
+	if (mq_scan(q, MQ_CUR, &s) < 0) {
+		mq_scan_free(&s);
+		rc = -1;
+		goto done;
+	}
+	/* Only the head of the queue is sorted unless the claim runs past it. */
+	sorted = max + MQ_INDEX_MAX + 256;
+	mq_scan_sort_head(&s, sorted);
 	if (s.n && (tried = calloc(s.n, 1)) == NULL) {
 		mq_scan_free(&s);
-		return -1;
+		rc = -1;
+		goto done;
 	}
-	now = mq_now_ms();
 	/*
 	 * Pass 0 goes in order, but after losing a race it jumps a short
 	 * random distance ahead, so that concurrent claimers spread out
@@ -267,49 +349,50 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	 */
 	for (pass = 0; pass < 2 && got < max; pass++) {
 		for (i = 0; i < s.n && got < max; i++) {
+			if (i >= sorted && sorted < s.n) {
+				mq_scan_sort_tail(&s, sorted);
+				sorted = s.n;
+			}
 			if (tried[i])
 				continue;
 			tried[i] = 1;
 			name = mq_scan_name(&s, i);
 			dir = s.e[i].dir;
-			r = claimable(q, dir, name, &st, &n, now, &due);
-			if (r <= 0)
-				continue;
-			if (n.expires > 0 && n.expires * 1000 <= now) {
-				if (mq_expire(q, dir, name, &n) < 0 &&
-				    errno != ENOENT && errno != ESTALE) {
-					rc = -1;
-					break;
-				}
-				continue;
-			}
-			if (q->cfg.max_deliveries > 0 &&
-			    n.deliveries >= q->cfg.max_deliveries) {
-				if (mq_bury(q, dir, name, "maxdeliveries") < 0 &&
-				    errno != ENOENT && errno != ESTALE) {
-					rc = -1;
-					break;
-				}
-				continue;
-			}
-			if (take(q, dir, name, &n, now + timeout_ms, owner,
-			    &out[got]) == 0) {
-				got++;
-				continue;
-			}
-			if (errno != ENOENT) {
+			r = consider(q, dir, name, now, timeout_ms, owner, &due,
+			    &out[got], &lost);
+			if (r < 0) {
 				rc = -1;
 				break;
 			}
-			if (pass == 0 && s.n - i > 2)
+			if (r == 1) {
+				got++;
+				continue;
+			}
+			if (lost && pass == 0 && s.n - i > 2)
 				i += arc4random_uniform(
 				    s.n - i - 1 < 8 ? (uint32_t)(s.n - i - 1) : 8);
 		}
 		if (rc < 0)
 			break;
 	}
+	/*
+	 * A long backlog: leave its next names, in order, for the next
+	 * claimers.  A short one: drop any index, a scan is cheap.
+	 */
+	if (rc == 0 && nnew >= MQ_INDEX_MIN + got &&
+	    (idx = reallocarray(NULL, MQ_INDEX_MAX, sizeof(*idx))) != NULL) {
+		if (sorted > s.n)
+			sorted = s.n;
+		for (i = nidx = 0; i < sorted && nidx < MQ_INDEX_MAX; i++)
+			if (s.e[i].dir == MQ_NEW && !tried[i])
+				idx[nidx++] = mq_scan_name(&s, i);
+		mq_index_write(q, idx, nidx, now);
+		free(idx);
+	} else if (ixstate >= 0)
+		mq_index_drop(q);
 	free(tried);
 	mq_scan_free(&s);
+done:
 	*nout = got;
 	if (next_ms)
 		*next_ms = due;

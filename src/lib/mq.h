@@ -9,6 +9,8 @@
  *	QUEUE/cur/	claims; mtime = when the claim expires
  *	QUEUE/done/	acknowledged messages, if kept
  *	QUEUE/dead/	dead letters; the reason is in the name
+ *	QUEUE/.index	a hint of new/'s head for claimers, never synced;
+ *			may be stale or missing (index.c)
  *
  * A file name is an id followed by ","-separated fields, each a letter and a
  * value, written in this order and parsed from the right, so that a foreign
@@ -152,6 +154,26 @@ int mq_scan(struct mq_queue *, enum mq_dir, struct mq_scan *);
 #define mq_scan_name(s, i) ((s)->buf + (s)->e[(i)].off)
 void mq_scan_sort(struct mq_scan *);
 void mq_scan_free(struct mq_scan *);
+
+/* index.c: a hint of new/'s order, so that a claim need not scan it all */
+#define MQ_INDEX_MIN 64	/* a shorter backlog is scanned each time */
+#define MQ_INDEX_MAX 10000	/* names an index holds */
+#define MQ_INDEX_MAX_AGE_MS 2000 /* then a full scan, for what it missed */
+struct mq_index {
+	int fd, rdonly;
+	off_t cur, saved;	/* the next name's offset; as read */
+	off_t bufoff;		/* of buf in the file */
+	size_t pos, len;
+	char buf[16384];
+};
+int mq_index_open(struct mq_queue *, struct mq_index *, long long now);
+const char *mq_index_next(struct mq_index *);
+void mq_index_close(struct mq_index *);
+void mq_index_drop(struct mq_queue *);
+void mq_index_write(struct mq_queue *, const char *const *, size_t,
+    long long now);
+void mq_scan_sort_head(struct mq_scan *, size_t m);
+void mq_scan_sort_tail(struct mq_scan *, size_t m);
 
 /* claim.c */
 pid_t mq_owner_pid(const char *owner);

@@ -1,0 +1,199 @@
+/*
+ * limit.c: the file-system limit that mq is measured against.
+ *
+ *	limit cycle DIR COUNT MODE	MODE: nosync, sync or batch
+ *	limit oneshot DIR
+ *
+ * "cycle" puts COUNT 100-byte messages, claims them all, acknowledges them
+ * all, in one process, with the syscalls mq makes and nothing else: put =
+ * openat O_EXCL in tmp/, write, [fsync], close, renameat2 NOREPLACE into
+ * new/, [fsync new/]; claim = readdir new/, renameat2 to cur/, utimensat;
+ * ack = renameat2 to done/.  MODE sync fsyncs each file and directory per
+ * message, batch does it per 100 messages with one syncfs for the files
+ * (group commit), nosync never.  It prints the seconds each phase took:
+ * "put claim ack".
+ *
+ * "oneshot" is one claim of the oldest message by a fresh process: read all
+ * of new/, keep the smallest name, rename it to cur/, set its deadline.
+ */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 100
+
+static const char *dirs[] = { "tmp", "new", "cur", "done" };
+static int dfd[4];
+enum { TMP, NEW, CUR, DONE };
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+opendirs(const char *root)
+{
+	int i, fd;
+
+	if (mkdir(root, 0700) < 0 && errno != EEXIST)
+		err(1, "%s", root);
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY)) < 0)
+		err(1, "%s", root);
+	for (i = 0; i < 4; i++) {
+		if (mkdirat(fd, dirs[i], 0700) < 0 && errno != EEXIST)
+			err(1, "%s/%s", root, dirs[i]);
+		if ((dfd[i] = openat(fd, dirs[i], O_RDONLY | O_DIRECTORY)) < 0)
+			err(1, "%s/%s", root, dirs[i]);
+	}
+	close(fd);
+}
+
+static void
+xfsync(int fd)
+{
+	if (fsync(fd) < 0)
+		err(1, "fsync");
+}
+
+static void
+xrename(int from, const char *a, int to, const char *b)
+{
+	if (renameat2(from, a, to, b, RENAME_NOREPLACE) < 0)
+		err(1, "rename %s", a);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static char body[100];
+	char (*names)[256], cname[300];
+	struct timespec ts[2];
+	struct dirent *d;
+	DIR *dp;
+	double t0, t1, t2, t3;
+	long i, n, got;
+	int fd, sync, batch;
+
+	if (argc == 3 && strcmp(argv[1], "oneshot") == 0) {
+		char best[256] = "";
+		opendirs(argv[2]);
+		if ((dp = fdopendir(dup(dfd[NEW]))) == NULL)
+			err(1, "new");
+		while ((d = readdir(dp)) != NULL)
+			if (d->d_name[0] != '.' &&
+			    (!best[0] || strcmp(d->d_name, best) < 0))
+				snprintf(best, sizeof(best), "%s", d->d_name);
+		if (!best[0])
+			return 1;
+		snprintf(cname, sizeof(cname), "%.60s,c1", best);
+		xrename(dfd[NEW], best, dfd[CUR], cname);
+		clock_gettime(CLOCK_REALTIME, &ts[1]);
+		ts[1].tv_sec += 30;
+		ts[0] = ts[1];
+		if (utimensat(dfd[CUR], cname, ts, 0) < 0)
+			err(1, "utimensat");
+		return 0;
+	}
+	if (argc != 5 || strcmp(argv[1], "cycle") != 0)
+		errx(2, "usage: limit cycle DIR COUNT nosync|sync|batch | "
+		    "limit oneshot DIR");
+	n = atol(argv[3]);
+	sync = strcmp(argv[4], "sync") == 0;
+	batch = strcmp(argv[4], "batch") == 0;
+	if (n < 1 || (!sync && !batch && strcmp(argv[4], "nosync") != 0))
+		errx(2, "bad count or mode");
+	opendirs(argv[2]);
+	memset(body, 'x', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\n';
+	if ((names = calloc(n, sizeof(*names))) == NULL)
+		err(1, "calloc");
+
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "%010ld.%06ld.P%dQ%ld",
+		    (long)time(NULL), i % 1000000, getpid(), i);
+		fd = openat(dfd[TMP], names[i], O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			err(1, "tmp/%s", names[i]);
+		if (write(fd, body, sizeof(body)) != sizeof(body))
+			err(1, "write");
+		if (sync)
+			xfsync(fd);
+		if (close(fd) < 0)
+			err(1, "close");
+		if (batch) {
+			if ((i + 1) % BATCH != 0 && i != n - 1)
+				continue;
+			if (syncfs(dfd[TMP]) < 0)
+				err(1, "syncfs");
+			for (long j = i - (i % BATCH); j <= i; j++)
+				xrename(dfd[TMP], names[j], dfd[NEW], names[j]);
+			xfsync(dfd[NEW]);
+			continue;
+		}
+		xrename(dfd[TMP], names[i], dfd[NEW], names[i]);
+		if (sync)
+			xfsync(dfd[NEW]);
+	}
+
+	t1 = now();
+	if ((dp = fdopendir(dup(dfd[NEW]))) == NULL)
+		err(1, "new");
+	clock_gettime(CLOCK_REALTIME, &ts[1]);
+	ts[1].tv_sec += 30;
+	ts[0] = ts[1];
+	got = 0;
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(names[got], sizeof(names[got]), "%s", d->d_name);
+		snprintf(cname, sizeof(cname), "%s,c1", d->d_name);
+		xrename(dfd[NEW], d->d_name, dfd[CUR], cname);
+		if (utimensat(dfd[CUR], cname, ts, 0) < 0)
+			err(1, "utimensat");
+		got++;
+		if (sync || (batch && got % BATCH == 0)) {
+			xfsync(dfd[NEW]);
+			xfsync(dfd[CUR]);
+		}
+	}
+	closedir(dp);
+	if (batch) {
+		xfsync(dfd[NEW]);
+		xfsync(dfd[CUR]);
+	}
+
+	t2 = now();
+	for (i = 0; i < got; i++) {
+		snprintf(cname, sizeof(cname), "%s,c1", names[i]);
+		xrename(dfd[CUR], cname, dfd[DONE], names[i]);
+		if (sync || (batch && (i + 1) % BATCH == 0)) {
+			xfsync(dfd[CUR]);
+			xfsync(dfd[DONE]);
+		}
+	}
+	if (batch) {
+		xfsync(dfd[CUR]);
+		xfsync(dfd[DONE]);
+	}
+	t3 = now();
+	if (got != n)
+		errx(1, "claimed %ld of %ld", got, n);
+	printf("%.6f %.6f %.6f\n", t1 - t0, t2 - t1, t3 - t2);
+	return 0;
+}

@@ -1,0 +1,427 @@
+#!/bin/sh
+# bench/run.sh: what mq costs, beside the file-system limit (bench/limit.c),
+# python3-dirq (bench/pydirq.py) and a shell loop of mktemp, mv, cat and rm.
+#
+#	make bench			the full run (about 10-15 minutes)
+#	BENCH_QUICK=1 make bench	fewer and smaller runs, for iteration
+#	BENCH_OUT=FILE			also write the table to FILE
+#	BENCH_SECTIONS="a d"		only these of a b c d
+#
+# Every figure is the median of several runs after a warm-up, and compared
+# as a ratio within this run: the machines are shared and noisy.  As root it
+# measures on fresh file systems (a loop-mounted ext4 image and a tmpfs,
+# made here and unmounted at exit): on a disk where many files were just
+# deleted, file creation runs several times slower for a minute.
+set -eu
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+B=$TOP/bin
+PY=/usr/bin/python3
+DIRQ="$PY $TOP/bench/pydirq.py"
+PATH=$B:$PATH
+export LC_ALL=C
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	RUNS=3 ONE=100 N=5000 SHN=50 BACKLOGS="10 1000 10000 100000"
+	CALLS=50 WATCHN=1000
+else
+	RUNS=5 ONE=300 N=20000 SHN=100 BACKLOGS="10 1000 10000 100000 1000000"
+	CALLS=200 WATCHN=5000
+fi
+
+W=$(mktemp -d /tmp/mqbench.XXXXXX)
+cleanup() {
+	set +e
+	cd /
+	for m in "$W/ext4" "$W/tmpfs"; do
+		mountpoint -q "$m" && umount "$m"
+	done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$(id -u)" = 0 ]; then
+	mkdir "$W/ext4" "$W/tmpfs"
+	# Enough inodes for a million messages; tables written now, so that
+	# no lazy initialisation runs in the background while we measure.
+	truncate -s 4G "$W/img"
+	mkfs.ext4 -q -F -N 1300000 -E lazy_itable_init=0,lazy_journal_init=0 \
+		"$W/img"
+	mount -o loop "$W/img" "$W/ext4"
+	mount -t tmpfs -o size=3g,nr_inodes=2m tmpfs "$W/tmpfs"
+	FSS="ext4 tmpfs"
+else
+	echo "bench: not root: measuring in $W, not on a fresh file system" >&2
+	mkdir "$W/ext4"
+	FSS="ext4"
+fi
+cc -O2 -o "$W/limit" bench/limit.c
+cc -O2 -o "$W/watchlat" bench/watchlat.c
+LIMIT=$W/limit
+R=$W/results
+: >"$R"
+
+now() { date +%s%N; }
+
+# median of the numbers on stdin
+median() {
+	sort -g | awk '{ a[NR] = $1 } END {
+		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# record CASE FS WHO COUNT SECONDS...: the median of the seconds
+record() {
+	_c=$1 _f=$2 _who=$3 _cnt=$4
+	shift 4
+	_m=$(for x in "$@"; do echo "$x"; done | median)
+	echo "$_c $_f $_who $_cnt $_m" >>"$R"
+}
+
+# A queue at $1, made by mqput; $2 = yes/no: sync
+mkq() {
+	rm -rf "$1"
+	mqput -c -q "$1" </dev/null
+	rm -f "$1"/new/*
+	[ "$2" = yes ] || sed -i 's/^sync = yes/sync = no/' "$1/config"
+}
+
+# 100-byte messages, one per line
+body() {
+	awk -v n="$1" 'BEGIN { s = sprintf("%099d", 0); gsub(/0/, "x", s)
+		for (i = 0; i < n; i++) print s }'
+}
+
+# --- (a) one process per message, from a shell loop --------------------
+sec_a() {
+	fs=$1 d=$W/$fs tt= tp= tg= ta=
+	body 1 >"$W/msg"
+	for run in 0 $(seq "$RUNS"); do
+		mkq "$d/q" yes
+		# /bin/true from each loop's shape: the cost of a process
+		t0=$(now)
+		i=0
+		while [ $i -lt "$ONE" ]; do /bin/true "$d/q" <"$W/msg" >/dev/null; i=$((i + 1)); done
+		t1=$(now)
+		i=0
+		while [ $i -lt "$ONE" ]; do mqput "$d/q" <"$W/msg" >/dev/null; i=$((i + 1)); done
+		t2=$(now)
+		i=0
+		while [ $i -lt "$ONE" ]; do mqget "$d/q" >>"$W/claims"; i=$((i + 1)); done
+		t3=$(now)
+		while read -r p; do mqack "$p"; done <"$W/claims"
+		t4=$(now)
+		rm -f "$W/claims"
+		[ "$run" = 0 ] && continue
+		tt="$tt $(((t1 - t0)))" tp="$tp $(((t2 - t1)))"
+		tg="$tg $(((t3 - t2)))" ta="$ta $(((t4 - t3)))"
+	done
+	record a.true "$fs" true "$ONE" $(ns2s $tt)
+	record a.put "$fs" mq "$ONE" $(ns2s $tp)
+	record a.get "$fs" mq "$ONE" $(ns2s $tg)
+	record a.ack "$fs" mq "$ONE" $(ns2s $ta)
+	tt= tp= tg= ta=
+	# the same syscalls, durable, in one C process: no process start
+	lim_cycle "$fs" a 1000 sync
+	# python3-dirq, one process per message
+	tp= tg= ta=
+	for run in 0 $(seq 3); do
+		rm -rf "$d/dq"
+		t0=$(now)
+		i=0
+		while [ $i -lt "$SHN" ]; do $DIRQ put "$d/dq" <"$W/msg" >/dev/null; i=$((i + 1)); done
+		t1=$(now)
+		i=0
+		while [ $i -lt "$SHN" ]; do $DIRQ get "$d/dq" >>"$W/claims"; i=$((i + 1)); done
+		t2=$(now)
+		while read -r p; do $DIRQ ack "$d/dq" "$p"; done <"$W/claims"
+		t3=$(now)
+		rm -f "$W/claims"
+		[ "$run" = 0 ] && continue
+		tp="$tp $((t1 - t0))" tg="$tg $((t2 - t1))" ta="$ta $((t3 - t2))"
+	done
+	record a.put "$fs" dirq "$SHN" $(ns2s $tp)
+	record a.get "$fs" dirq "$SHN" $(ns2s $tg)
+	record a.ack "$fs" dirq "$SHN" $(ns2s $ta)
+	sh_loop "$fs" a "$SHN"
+}
+
+ns2s() { for x in "$@"; do echo "$x" | awk '{ printf "%.6f\n", $1 / 1e9 }'; done; }
+
+# lim_cycle FS SECTION COUNT MODE: bench/limit.c's put, claim and ack
+lim_cycle() {
+	fs=$1 sec=$2 cnt=$3 mode=$4 lp= lg= la=
+	for run in 0 $(seq "$RUNS"); do
+		rm -rf "$W/$fs/l"
+		set -- $("$LIMIT" cycle "$W/$fs/l" "$cnt" "$mode")
+		[ "$run" = 0 ] && continue
+		lp="$lp $1" lg="$lg $2" la="$la $3"
+	done
+	rm -rf "$W/$fs/l"
+	record "$sec.put" "$fs" limit "$cnt" $lp
+	record "$sec.get" "$fs" limit "$cnt" $lg
+	record "$sec.ack" "$fs" limit "$cnt" $la
+}
+
+# The shell way: mktemp + cat into tmp/, mv to new/; the oldest by ls,
+# mv to cur/, cat; rm.  No fsync: the shell has none to offer.
+sh_loop() {
+	fs=$1 sec=$2 cnt=$3 d=$W/$1/sq tp= tg= ta=
+	for run in 0 $(seq 3); do
+		rm -rf "$d"
+		mkdir -p "$d/tmp" "$d/new" "$d/cur"
+		t0=$(now)
+		i=0
+		while [ $i -lt "$cnt" ]; do
+			t=$(mktemp "$d/tmp/XXXXXXXX")
+			cat "$W/msg" >"$t"
+			mv "$t" "$d/new/$(date +%s%N).${t##*/}"
+			i=$((i + 1))
+		done
+		t1=$(now)
+		i=0
+		while [ $i -lt "$cnt" ]; do
+			f=$(ls "$d/new" | head -n 1)
+			mv "$d/new/$f" "$d/cur/$f"
+			cat "$d/cur/$f" >/dev/null
+			echo "$d/cur/$f" >>"$W/claims"
+			i=$((i + 1))
+		done
+		t2=$(now)
+		while read -r p; do rm "$p"; done <"$W/claims"
+		t3=$(now)
+		rm -f "$W/claims"
+		[ "$run" = 0 ] && continue
+		tp="$tp $((t1 - t0))" tg="$tg $((t2 - t1))" ta="$ta $((t3 - t2))"
+	done
+	rm -rf "$d"
+	record "$sec.put" "$fs" shell "$cnt" $(ns2s $tp)
+	record "$sec.get" "$fs" shell "$cnt" $(ns2s $tg)
+	record "$sec.ack" "$fs" shell "$cnt" $(ns2s $ta)
+}
+
+# --- (b) batches: a stream into mqput, mqget -n, mqack from stdin -----
+sec_b() {
+	fs=$1 d=$W/$fs
+	body "$N" >"$W/in"
+	for sync in no yes; do
+		sec=b.$sync tp= tg= ta=
+		[ $sync = no ] && S=-S || S=
+		for run in 0 $(seq "$RUNS"); do
+			mkq "$d/q" $sync
+			t0=$(now)
+			mqput $S -l "$d/q" <"$W/in" >/dev/null
+			t1=$(now)
+			while mqget -n 1000 "$d/q"; do :; done >"$W/claims"
+			t2=$(now)
+			mqack <"$W/claims"
+			t3=$(now)
+			[ "$(wc -l <"$W/claims")" = "$N" ] ||
+				{ echo "bench: $sec: lost messages" >&2; exit 1; }
+			rm -f "$W/claims"
+			[ "$run" = 0 ] && continue
+			tp="$tp $((t1 - t0))" tg="$tg $((t2 - t1))" ta="$ta $((t3 - t2))"
+		done
+		record "$sec.put" "$fs" mq "$N" $(ns2s $tp)
+		record "$sec.get" "$fs" mq "$N" $(ns2s $tg)
+		record "$sec.ack" "$fs" mq "$N" $(ns2s $ta)
+		if [ $sync = no ]; then
+			lim_cycle "$fs" "$sec" "$N" nosync
+		else
+			lim_cycle "$fs" "$sec" "$N" batch
+		fi
+	done
+	# the durable limit one message at a time, for scale
+	lim_cycle "$fs" b.each 2000 sync
+	# python3-dirq in one process (never syncs)
+	dp= dg= da=
+	for run in 0 $(seq "$RUNS"); do
+		rm -rf "$d/dq"
+		set -- $($DIRQ cycle "$d/dq" "$N")
+		[ "$run" = 0 ] && continue
+		dp="$dp $1" dg="$dg $2" da="$da $3"
+	done
+	rm -rf "$d/dq"
+	for sec in b.no b.yes; do
+		record "$sec.put" "$fs" dirq "$N" $dp
+		record "$sec.get" "$fs" dirq "$N" $dg
+		record "$sec.ack" "$fs" dirq "$N" $da
+	done
+}
+
+# --- (c) mqwatch ------------------------------------------------------
+# Push latency without a command (bench/watchlat.c: a maildir writer's
+# rename to mqwatch's line on a pipe), then a pool's throughput running
+# /bin/true per message, beside /bin/true started as often from a loop.
+sec_c() {
+	fs=$1 d=$W/$fs
+	if [ ! -x "$B/mqwatch" ]; then
+		echo "c.na $fs none 0 0" >>"$R"
+		return
+	fi
+	for sync in no yes; do
+		l50= l99=
+		for run in 0 $(seq "$RUNS"); do
+			mkq "$d/q" $sync
+			set -- $("$W/watchlat" "$B/mqwatch" "$d/q" "$WATCHN")
+			[ "$run" = 0 ] && continue
+			l50="$l50 $(echo "$1" | awk '{ print $1 / 1e6 }')"
+			l99="$l99 $(echo "$2" | awk '{ print $1 / 1e6 }')"
+		done
+		[ $sync = no ] && c=c.lat || c=c.slat
+		record "${c}50" "$fs" mq 1 $l50
+		record "${c}99" "$fs" mq 1 $l99
+	done
+	# the limit: a plain C consumer (inotify, readdir, rename, write)
+	l50= l99=
+	for run in 0 $(seq "$RUNS"); do
+		mkq "$d/q" no
+		set -- $("$W/watchlat" - "$d/q" "$WATCHN")
+		[ "$run" = 0 ] && continue
+		l50="$l50 $(echo "$1" | awk '{ print $1 / 1e6 }')"
+		l99="$l99 $(echo "$2" | awk '{ print $1 / 1e6 }')"
+	done
+	record c.llat50 "$fs" mq 1 $l50
+	record c.llat99 "$fs" mq 1 $l99
+	for j in 1 2; do
+		tq= tt=
+		for run in 0 $(seq "$RUNS"); do
+			mkq "$d/q" yes
+			head -c "$ONE" /dev/zero | mqput -0 -S -q "$d/q"
+			t0=$(now)
+			mqwatch -n "$ONE" -j $j "$d/q" -- /bin/true
+			t1=$(now)
+			k=0
+			while [ $k -lt $j ]; do
+				i=0
+				while [ $i -lt $((ONE / j)) ]; do /bin/true; i=$((i + 1)); done &
+				k=$((k + 1))
+			done
+			wait
+			t2=$(now)
+			[ "$run" = 0 ] && continue
+			tq="$tq $((t1 - t0))" tt="$tt $((t2 - t1))"
+		done
+		record "c.j$j" "$fs" mq "$ONE" $(ns2s $tq)
+		record "c.j$j" "$fs" true "$ONE" $(ns2s $tt)
+	done
+}
+
+# --- (d) one-shot mqget with a backlog waiting -------------------------
+# The backlog is empty messages: a scan's cost does not depend on the
+# bodies, and a million 4 KiB blocks would only measure the disk.
+sec_d() {
+	fs=$1 d=$W/$fs
+	body 1 >"$W/msg"
+	for n in $BACKLOGS; do
+		calls=$CALLS
+		[ "$n" -ge 1000000 ] && calls=$((CALLS / 4))
+		few=$((calls / 10))
+		mkq "$d/q" yes
+		head -c "$n" /dev/zero | mqput -0 -S -q "$d/q"
+		sync
+		tq= tt= tl=
+		for run in 0 $(seq "$RUNS"); do
+			# n + calls waiting at the start, n at the end; the
+			# claims are acknowledged between runs
+			head -c "$calls" /dev/zero | mqput -0 -S -q "$d/q"
+			t0=$(now)
+			i=0
+			while [ $i -lt "$calls" ]; do mqget "$d/q" >>"$W/claims"; i=$((i + 1)); done
+			t1=$(now)
+			i=0
+			while [ $i -lt "$calls" ]; do /bin/true "$d/q" >>"$W/claims.t"; i=$((i + 1)); done
+			t2=$(now)
+			mqack <"$W/claims"
+			rm -f "$W/claims" "$W/claims.t"
+			[ "$run" = 0 ] && continue
+			tq="$tq $((t1 - t0))" tt="$tt $((t2 - t1))"
+		done
+		record "d.$n" "$fs" mq "$calls" $(ns2s $tq)
+		record "d.$n" "$fs" true "$calls" $(ns2s $tt)
+		# the limit: a fresh process that reads all of new/ and takes
+		# the smallest name (on the same directory)
+		for run in 0 1 2 3; do
+			head -c "$few" /dev/zero | mqput -0 -S -q "$d/q"
+			t0=$(now)
+			i=0
+			while [ $i -lt "$few" ]; do "$LIMIT" oneshot "$d/q"; i=$((i + 1)); done
+			t1=$(now)
+			[ "$run" = 0 ] && continue
+			tl="$tl $((t1 - t0))"
+		done
+		record "d.$n" "$fs" limit "$few" $(ns2s $tl)
+		rm -rf "$d/q"
+		# the shell: ls | head -n 1, mv, cat
+		mkdir -p "$d/sq/new" "$d/sq/cur"
+		(cd "$d/sq/new" && seq -f "%.0f" 1000000000 $((1000000000 + n + 20)) |
+			xargs touch)
+		ts=
+		for run in 0 1 2; do
+			t0=$(now)
+			i=0
+			while [ $i -lt 3 ]; do
+				f=$(ls "$d/sq/new" | head -n 1)
+				mv "$d/sq/new/$f" "$d/sq/cur/$f"
+				cat "$d/sq/cur/$f" >/dev/null
+				i=$((i + 1))
+			done
+			t1=$(now)
+			[ "$run" = 0 ] && continue
+			ts="$ts $((t1 - t0))"
+		done
+		record "d.$n" "$fs" shell 3 $(ns2s $ts)
+		rm -rf "$d/sq"
+		# python3-dirq: one process per get (its fill is slow: <= 100k)
+		if [ "$n" -le 100000 ]; then
+			rm -rf "$d/dq"
+			$DIRQ fill "$d/dq" "$((n + 20))"
+			td=
+			for run in 0 1 2; do
+				t0=$(now)
+				i=0
+				while [ $i -lt 3 ]; do $DIRQ get "$d/dq" >/dev/null; i=$((i + 1)); done
+				t1=$(now)
+				[ "$run" = 0 ] && continue
+				td="$td $((t1 - t0))"
+			done
+			record "d.$n" "$fs" dirq 3 $(ns2s $td)
+			rm -rf "$d/dq"
+		fi
+	done
+}
+
+hw() {
+	echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "kernel: $(uname -sr); $(. /etc/os-release && echo "$PRETTY_NAME")"
+	if [ "$(id -u)" = 0 ]; then
+		echo "file systems: ext4 on a loop-mounted 4 GiB sparse image, tmpfs; both made fresh by the run"
+	else
+		echo "file systems: $(df -T "$W" | awk 'NR == 2 { print $2 }') (not fresh: not root)"
+	fi
+	echo "runs: median of $RUNS after a warm-up; batch $N messages of 100 bytes; one-shot loops of $ONE"
+}
+
+case " ${BENCH_SECTIONS:-a b c d} " in *" a "*)
+	echo "bench: (a) one process per message" >&2
+	for fs in $FSS; do sec_a "$fs"; done
+esac
+case " ${BENCH_SECTIONS:-a b c d} " in *" b "*)
+	echo "bench: (b) batches" >&2
+	for fs in $FSS; do sec_b "$fs"; done
+esac
+case " ${BENCH_SECTIONS:-a b c d} " in *" c "*)
+	echo "bench: (c) mqwatch" >&2
+	for fs in $FSS; do sec_c "$fs"; done
+esac
+case " ${BENCH_SECTIONS:-a b c d} " in *" d "*)
+	echo "bench: (d) one-shot mqget with a backlog" >&2
+	sec_d ext4
+esac
+
+{
+	echo "mq benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	hw
+	echo
+	awk -f bench/table.awk "$R"
+} | tee "${BENCH_OUT:-/dev/null}"

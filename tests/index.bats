@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# The claim index (src/lib/index.c): a hint that spares one-shot claims the
+# full scan of a long new/, and never changes what is claimed.
+
+load test_helper
+
+# fill Q N: N one-line messages "1".."N", in that order, without syncing
+fill() {
+	seq "$2" | mqput -S -q -l "$1"
+}
+
+@test "a long backlog leaves a hidden index; ls new/ shows only messages" {
+	mkq q
+	fill q 200
+	run -0 mqget q
+	[ -f q/.index ]
+	[ "$(count q/new)" = 199 ]
+	run -0 ls -A q/new
+	[ "${#lines[@]}" = 199 ]
+	[[ $output != *$'\n'.* && $output != .* ]]
+}
+
+@test "claims through the index come in arrival order, none twice" {
+	mkq q
+	fill q 300
+	for i in $(seq 300); do
+		mqget -b q
+	done >bodies
+	run -0 seq 300
+	[ "$(cat bodies)" = "$output" ]
+	run -1 mqget q
+}
+
+@test "a message put while the index is in use is claimed after the indexed ones" {
+	mkq q
+	fill q 100
+	run -0 mqget -b q
+	[ "$output" = 1 ]
+	echo late | mqput -q q
+	run -0 mqget -b -n 200 q
+	[ "${lines[0]}" = 2 ]
+	[ "${lines[98]}" = 100 ]
+	[ "${lines[99]}" = late ]
+}
+
+@test "a released message comes back once the index is spent" {
+	mkq q
+	fill q 100
+	p=$(mqget q)
+	mqack -r "$p"
+	run -0 mqget -b -n 200 q
+	[ "${#lines[@]}" = 100 ]
+	[ "${lines[99]}" = 1 ] || [ "${lines[0]}" = 1 ]
+}
+
+@test "a garbage or foreign index is only a hint: nothing is lost or taken twice" {
+	mkq q
+	fill q 100
+	run -0 mqget q
+	printf 'mqindex1 9999999999999 000000000036\n../../etc/passwd\n.x\n' >q/.index
+	run -0 mqget -b -n 200 q
+	[ "${#lines[@]}" = 99 ]
+	printf 'junk\n' >q/.index
+	echo more | mqput -q q
+	run -0 mqget -b q
+	[ "$output" = more ]
+}
+
+@test "an index pointing at taken names costs retries, not messages" {
+	mkq q
+	fill q 100
+	run -0 mqget q
+	cp q/.index saved
+	run -0 mqget -n 50 q
+	cp saved q/.index
+	run -0 mqget -b -n 200 q
+	[ "${#lines[@]}" = 49 ]
+	[ "${lines[0]}" = 52 ]
+}
+
+@test "concurrent claimers through the index: each message exactly once" {
+	mkq q
+	fill q 2000
+	for w in 1 2 3; do
+		(while mqget -b -n 7 q; do :; done >out.$w) 3>&- &
+	done
+	wait
+	run -0 sh -c 'cat out.* | sort -n | uniq | wc -l'
+	[ "$output" = 2000 ]
+	run -0 sh -c 'cat out.* | wc -l'
+	[ "$output" = 2000 ]
+}
