@@ -31,11 +31,20 @@
 #define BATCH 1000
 
 static volatile sig_atomic_t gotsig;
+static volatile sig_atomic_t infd, nullfd = -1;
 
+/*
+ * A flag alone would race: a signal that lands just before a blocking
+ * read() is noticed only when input comes, maybe never.  So the handler
+ * also puts /dev/null in place of the input (dup2 is async-signal-safe):
+ * the next read returns at once.  What it read is never committed.
+ */
 static void
 onsig(int sig)
 {
 	gotsig = sig;
+	if (nullfd >= 0)
+		dup2(nullfd, infd);
 }
 
 static void __dead2
@@ -148,6 +157,8 @@ put_stream(struct mq_queue *q, struct mq_put *p, int fd, const char *what,
 	int n, rc = 0;
 
 	for (;;) {
+		if (gotsig)
+			break;
 		if (mq_put_pending(p) > 0 && (mq_put_pending(p) >= BATCH ||
 		    idle(&r)) && (rc = commit(q, p)) != 0)
 			break;
@@ -257,6 +268,7 @@ main(int argc, char *argv[])
 		delim = -1;
 
 	mq_tool_init();
+	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* No SA_RESTART: a signal must interrupt a read of a silent input. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
@@ -287,6 +299,9 @@ main(int argc, char *argv[])
 			rc = rc ? rc : r;
 			continue;
 		}
+		infd = fd;
+		if (gotsig)
+			break;
 		if (delim >= 0)
 			r = put_stream(&q, p, fd, what, delim);
 		else
