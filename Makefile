@@ -44,7 +44,7 @@ deps:
 check: deps all
 	mandoc -Tlint -W warning $(MAN)
 	$(MAKE) -C tests/unit
-	prove -e bats -j 2 tests/*.bats
+	prove -e bats tests/*.bats
 
 demo: deps all
 	sh tests/demo.sh

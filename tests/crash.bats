@@ -112,6 +112,16 @@ kill_at() {
 	[ "$(count q/tmp)" = 0 ]
 }
 
+@test "names that always collide in new/: an error, nothing left in tmp/" {
+	mkq q
+	run -100 --separate-stderr strace -f -o /dev/null \
+		-e inject=renameat2:error=EEXIST:when=1+ mqput q <<<x
+	[ -z "$output" ]
+	[[ $stderr == "mqput: q/new/"*": File exists" ]]
+	[ "$(count q/new)" = 0 ]
+	[ "$(count q/tmp)" = 0 ]
+}
+
 @test "an fsync error on a claim hands nothing out" {
 	mkq q
 	mqput q <<<x >/dev/null

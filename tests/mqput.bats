@@ -36,6 +36,23 @@ ids_in() {
 	[ ! -e q/config.tmp ]
 }
 
+@test "mqput -c is not stopped by a leftover temporary config" {
+	mkdir q
+	touch q/config.tmp
+	run -0 mqput -c q </dev/null
+	grep -q '^timeout = 30s' q/config
+}
+
+@test "concurrent mqput -c of one new queue all succeed" {
+	for i in 1 2 3 4 5 6; do
+		(mqput -c q <<<"$i" >/dev/null || echo "$i failed" >>errors) 3>&- &
+	done
+	wait
+	[ ! -e errors ]
+	[ "$(count q/new)" = 6 ]
+	[ -z "$(ls q | grep -v -x -e tmp -e new -e cur -e done -e dead -e config)" ]
+}
+
 @test "mqput prints the id of the message, which is its name in new/" {
 	mkq q
 	run -0 --separate-stderr mqput q <<<hello

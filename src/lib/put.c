@@ -236,6 +236,8 @@ mq_put_commit(struct mq_put *p, FILE *ids)
 			if (errno != EEXIST || tries > 8 || name_new(p, e) < 0) {
 				rc = -1;
 				fail(p, "new", e->name);
+				/* The file in tmp/ still has its first name. */
+				strlcpy(e->name, oldname, sizeof(e->name));
 				break;
 			}
 		}
