@@ -412,25 +412,8 @@ int
 mq_claim_entry(struct mq_queue *q, enum mq_dir dir, const char *name,
     long long timeout_ms, pid_t owner, struct mq_claim *c, long long *due)
 {
-	struct mq_name n;
-	struct stat st;
-	long long now = mq_now_ms();
+	int lost;
 
-	if (claimable(q, dir, name, &st, &n, now, due) <= 0)
-		return 0;
-	if (n.expires > 0 && n.expires * 1000 <= now) {
-		if (mq_expire(q, dir, name, &n) < 0 && errno != ENOENT &&
-		    errno != ESTALE)
-			return -1;
-		return 0;
-	}
-	if (q->cfg.max_deliveries > 0 && n.deliveries >= q->cfg.max_deliveries) {
-		if (mq_bury(q, dir, name, "maxdeliveries") < 0 &&
-		    errno != ENOENT && errno != ESTALE)
-			return -1;
-		return 0;
-	}
-	if (take(q, dir, name, &n, now + timeout_ms, owner, c) == 0)
-		return 1;
-	return errno == ENOENT ? 0 : -1;
+	return consider(q, dir, name, mq_now_ms(), timeout_ms, owner, due, c,
+	    &lost);
 }
