@@ -26,12 +26,17 @@ all: $(BINS)
 
 bin/%: src/%.o src/lib/libmq.a
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $< src/lib/libmq.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) src/lib/libmq.a $(LDLIBS)
+
+# mqreap's three jobs, a file each (reap.h).
+REAPOBJ = src/reap-follow.o src/reap-kick.o
+bin/mqreap: $(REAPOBJ)
+$(REAPOBJ) src/mqreap.o: src/reap.h
 
 src/lib/libmq.a: $(LIBOBJ)
 	$(AR) rcs $@ $(LIBOBJ)
 
-%.o: %.c src/lib/mq.h
+%.o: %.c src/lib/mq.h src/lib/mq-internal.h
 	$(CC) $(MQ_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Debian packages the build, the tests and the demo need; installed when

@@ -114,7 +114,9 @@ one(const char *arg)
 		strlcpy(name, arg, sizeof(name));
 	} else if (same_dir(arg, qpath, sizeof(qpath), name, sizeof(name))) {
 		/* resolved for the previous claim: no realpath per line */
-	} else if (mq_open_claim_path(arg, qpath, sizeof(qpath), name,
+	} else if (strrchr(arg, '/') == NULL ||
+	    !mq_name_safe(strrchr(arg, '/') + 1) ? (errno = EINVAL, 1) :
+	    mq_split_path(arg, MQ_CUR, qpath, sizeof(qpath), name,
 	    sizeof(name)) < 0) {
 		if (errno == EINVAL)
 			warnx("%s: not a claim (QUEUE/cur/NAME)", arg);
@@ -144,9 +146,7 @@ one(const char *arg)
 		r = mq_extend(&q, name, arg_ms);
 		break;
 	case FAIL:
-		r = mq_check(&q, name, &(struct mq_name){ 0 });
-		if (r == 0)
-			r = mq_bury(&q, MQ_CUR, name, reason);
+		r = mq_fail(&q, name, reason);
 		break;
 	}
 	if (r == 0)

@@ -42,19 +42,11 @@ static int
 cat_body(struct mq_queue *q, const char *name)
 {
 	char buf[65536];
-	struct stat st;
 	ssize_t r;
 	int fd;
 
-	fd = openat(q->dfd[MQ_CUR], name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd < 0)
+	if ((fd = mq_open_body(q, MQ_CUR, name)) < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
 	if (fflush(stdout) == EOF)
 		goto fail;
 	while ((r = read(fd, buf, sizeof(buf))) != 0) {

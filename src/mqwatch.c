@@ -43,7 +43,6 @@
 #include "mq.h"
 
 #define MAXJOBS 1024
-#define POLL_MS 1000		/* rescan interval where inotify cannot work */
 #define TAKEN_MIN_US 100	/* pipe checks back off from this ... */
 #define TAKEN_MAX_US 100000	/* ... to this */
 #define EXIT_PERMFAIL 100	/* a handler's "never retry" */
@@ -121,17 +120,6 @@ spool_error(void)
 	stop(mq_tool_error(&q, NULL));
 }
 
-/* The message's enqueue time, from the seconds that start its id. */
-static long long
-enqueued(const char *id)
-{
-	long long t = 0;
-
-	for (; *id >= '0' && *id <= '9' && t < LLONG_MAX / 10; id++)
-		t = t * 10 + (*id - '0');
-	return t;
-}
-
 /* Runs in the child, between fork and exec. */
 static void __dead2
 child(int body, int errfd, pid_t parent, const struct mq_claim *c)
@@ -160,7 +148,7 @@ child(int body, int errfd, pid_t parent, const struct mq_claim *c)
 	snprintf(num, sizeof(num), "%lld", c->n.deliveries);
 	if (setenv("MQ_DELIVERIES", num, 1) < 0)
 		goto fail;
-	snprintf(num, sizeof(num), "%lld", enqueued(c->n.id));
+	snprintf(num, sizeof(num), "%lld", mq_name_time(c->n.id));
 	if (setenv("MQ_ENQUEUED", num, 1) < 0)
 		goto fail;
 	execvp(cmd[0], cmd);
@@ -178,23 +166,12 @@ fail:
 static int
 spawn(struct job *j)
 {
-	struct stat st;
 	pid_t pid, parent = getpid();
 	int body, ep[2], e, st2;
 	ssize_t r;
 
-	/* Never follow or block on something planted in cur/. */
-	body = openat(q.dfd[MQ_CUR], j->c.name, O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC);
-	if (body < 0)
+	if ((body = mq_open_body(&q, MQ_CUR, j->c.name)) < 0)
 		return -1;
-	if (fstat(body, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    fcntl(body, F_SETFL, 0) < 0) {
-		e = S_ISREG(st.st_mode) ? errno : EINVAL;
-		close(body);
-		errno = e;
-		return -1;
-	}
 	if (pipe2(ep, O_CLOEXEC) < 0) {
 		e = errno;
 		close(body);
@@ -229,50 +206,36 @@ spawn(struct job *j)
 	return 0;
 }
 
-/* A handler is done: its exit status decides the message's fate. */
+/* A handler is done: its exit status is the event, fate.c the rule. */
 static void
 finish(struct job *j, int status)
 {
-	struct mq_name n;
-	long long d = j->c.n.deliveries, delay;
-	const char *name = j->c.name;
+	struct mq_verdict v;
+	enum mq_event ev;
 
 	running--;
 	j->pid = 0;
 	if (j->lost)
 		return;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		if (mq_ack(&q, name) < 0)
-			spool_error();
-		return;
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_PERMFAIL) {
-		warnx("%s/cur/%s: exit %d: to dead/", q.path, name,
-		    EXIT_PERMFAIL);
-		if (mq_check(&q, name, &n) < 0 ||
-		    mq_bury(&q, MQ_CUR, name, "exit100") < 0)
-			spool_error();
-		return;
-	}
-	if (j->killed) {
-		/* Not the message's fault: back at once. */
-		if (mq_release(&q, name, 0) < 0)
-			spool_error();
-		return;
-	}
-	if (WIFEXITED(status))
-		warnx("%s/cur/%s: exit %d", q.path, name, WEXITSTATUS(status));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		ev = MQ_EV_DONE;
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_PERMFAIL)
+		ev = MQ_EV_REJECTED;
+	else if (j->killed)
+		ev = MQ_EV_INTERRUPTED; /* by us: not the message's fault */
 	else
-		warnx("%s/cur/%s: %s", q.path, name,
+		ev = MQ_EV_FAILED;
+	if (ev == MQ_EV_REJECTED)
+		warnx("%s/cur/%s: exit %d: to dead/", q.path, j->c.name,
+		    EXIT_PERMFAIL);
+	else if (ev == MQ_EV_FAILED && WIFEXITED(status))
+		warnx("%s/cur/%s: exit %d", q.path, j->c.name,
+		    WEXITSTATUS(status));
+	else if (ev == MQ_EV_FAILED)
+		warnx("%s/cur/%s: %s", q.path, j->c.name,
 		    strsignal(WTERMSIG(status)));
-	if (q.cfg.max_deliveries > 0 && d >= q.cfg.max_deliveries) {
-		if (mq_check(&q, name, &n) < 0 ||
-		    mq_bury(&q, MQ_CUR, name, "maxdeliveries") < 0)
-			spool_error();
-		return;
-	}
-	delay = mq_backoff_ms(d);
-	if (mq_release(&q, name, delay) < 0)
+	mq_fate(&q.cfg, &j->c.n, ev, mq_now_ms(), &v);
+	if (mq_settle(&q, MQ_CUR, j->c.name, &v, NULL, 0) < 0)
 		spool_error();
 }
 
@@ -487,7 +450,6 @@ main(int argc, char *argv[])
 	const char *e, *logpath = NULL;
 	long long now, wake, due = 0, idle_since, done_before, jn = 1;
 	int ch, polling = 0, sfd, wfd, r, dopoll;
-	char buf[16384] __attribute__((aligned(8)));
 
 	while ((ch = getopt(argc, argv, "+0Pi:j:k:n:o:t:")) != -1) {
 		switch (ch) {
@@ -620,7 +582,7 @@ main(int argc, char *argv[])
 		if (dopoll && due > 0)
 			soonest(&wake, due * 1000);
 		if (dopoll && wfd < 0)
-			soonest(&wake, now + POLL_MS * 1000);
+			soonest(&wake, now + MQ_POLL_MS * 1000);
 		if (stopping)
 			soonest(&wake, stop_at);
 		if (idle > 0 && running == 0 && !pend.pid)
@@ -653,8 +615,7 @@ main(int argc, char *argv[])
 			 * would rescan a long backlog for each message: our
 			 * own renames into cur/ raise events.
 			 */
-			while (read(wfd, buf, sizeof(buf)) > 0)
-				;
+			mq_watch_drain(w);
 		}
 		if (r > 0 && (pfd[2].revents & (POLLERR | POLLHUP))) {
 			warnx("stdout: the reader is gone");

@@ -25,9 +25,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 /*
  * The pid of a claim's owner if the claim was made on this host, else 0: a
@@ -72,8 +73,7 @@ mq_claim_expired(const struct stat *st, const struct mq_name *n,
 	long long mt, ct, at;
 
 	mt = mq_mtime_ms(st);
-	ct = (long long)st->st_ctim.tv_sec * 1000 +
-	    st->st_ctim.tv_nsec / 1000000 + MQ_SETTLE_MS;
+	ct = mq_ctime_ms(st) + MQ_SETTLE_MS;
 	if (mt <= now || owner_dead(n->owner))
 		at = ct;
 	else
@@ -136,9 +136,7 @@ adopt(struct mq_queue *q, const char *name, long long deadline)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	in = openat(q->dfd[MQ_CUR], name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (in < 0)
+	if ((in = mq_open_body(q, MQ_CUR, name)) < 0)
 		return -1;
 	out = openat(q->dfd[MQ_TMP], tmp, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, q->fmode);
@@ -235,29 +233,25 @@ take(struct mq_queue *q, enum mq_dir dir, const char *name,
 }
 
 /*
- * One candidate: expire it, bury it, or take it into out.  Returns 1 if
- * taken, 0 if not (*lost: another claimer took it first), -1 on an error
- * that ends the claim.
+ * One candidate: its fate (fate.c) is to be claimed, or expired or buried
+ * on the way.  Returns 1 if taken, 0 if not (*lost: another claimer took it
+ * first), -1 on an error that ends the claim.
  */
 static int
 consider(struct mq_queue *q, enum mq_dir dir, const char *name,
     long long now, long long timeout_ms, pid_t owner, long long *due,
     struct mq_claim *out, int *lost)
 {
+	struct mq_verdict v;
 	struct mq_name n;
 	struct stat st;
 
 	*lost = 0;
 	if (claimable(q, dir, name, &st, &n, now, due) <= 0)
 		return 0;
-	if (n.expires > 0 && n.expires * 1000 <= now) {
-		if (mq_expire(q, dir, name, &n) < 0 && errno != ENOENT &&
-		    errno != ESTALE)
-			return -1;
-		return 0;
-	}
-	if (q->cfg.max_deliveries > 0 && n.deliveries >= q->cfg.max_deliveries) {
-		if (mq_bury(q, dir, name, "maxdeliveries") < 0 &&
+	mq_fate(&q->cfg, &n, MQ_EV_REACHED, now, &v);
+	if (v.fate != MQ_FATE_CLAIM) {
+		if (mq_settle(q, dir, name, &v, NULL, 0) < 0 &&
 		    errno != ENOENT && errno != ESTALE)
 			return -1;
 		return 0;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 void
 mq_config_defaults(struct mq_config *c)

@@ -32,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 #define MAGIC "mqindex1 "
 #define HDRLEN 36		/* magic, 13 digits, space, 12 digits, \n */

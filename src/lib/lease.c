@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 static int
 fail(struct mq_queue *q, enum mq_dir dir, const char *name, int err)
@@ -71,59 +71,105 @@ move(struct mq_queue *q, enum mq_dir dir, const char *name,
 	return 0;
 }
 
+/*
+ * Carry out a verdict of mq_fate on dir/name; newname (if not NULL) gets
+ * the name in the target directory.  A verdict on a live claim (one its
+ * caller holds) first checks that the claim is still live: ESTALE if not.
+ *
+ * Back to new/: there the mtime means "visible from", so it is set before
+ * the rename (set after, a consumer could take a delayed message at once).
+ * A message not held (an expired claim, a dead letter) whose mtime is in
+ * the future is given its ctime (when it was claimed or buried: surely
+ * past, even for a reaper whose clock runs ahead), so that it is visible at
+ * once; in a group queue the file may not be ours to touch (EPERM): then it
+ * is visible at its old deadline.
+ */
+int
+mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
+    const struct mq_verdict *v, char *newname, size_t len)
+{
+	struct mq_name n, to;
+	struct stat st;
+	long long now = mq_now_ms();
+	enum mq_dir todir = mq_fate_dir(v);
+	int r;
+
+	if (v->live ? mq_check(q, name, &n) < 0 : mq_name_parse(name, &n) < 0)
+		return v->live ? -1 : fail(q, dir, name, EINVAL);
+	mq_fate_name(&n, v, now, &to);
+	if (newname && mq_name_format(newname, len, &to) < 0)
+		return fail(q, dir, name, errno);
+	switch (v->fate) {
+	case MQ_FATE_CLAIM:
+		return fail(q, dir, name, EINVAL);
+	case MQ_FATE_DONE:
+		if (q->cfg.keep_done)
+			break;
+		/* FALLTHROUGH */
+	case MQ_FATE_DELETE:
+		if (unlinkat(q->dfd[dir], name, 0) < 0)
+			return fail(q, dir, name, errno == ENOENT &&
+			    dir == MQ_CUR ? ESTALE : errno);
+		q->dirty |= 1u << dir;
+		return 0;
+	case MQ_FATE_BURY:
+		break;
+	case MQ_FATE_RETURN:
+		if (v->live)
+			r = mq_settime(q->dfd[dir], name, now + v->delay_ms);
+		else if ((r = fstatat(q->dfd[dir], name, &st,
+		    AT_SYMLINK_NOFOLLOW)) == 0 && mq_mtime_ms(&st) > now &&
+		    (r = mq_settime(q->dfd[dir], name, mq_ctime_ms(&st))) < 0 &&
+		    errno == EPERM)
+			r = 0;
+		if (r < 0)
+			return fail(q, dir, name, errno == ENOENT &&
+			    dir == MQ_CUR ? ESTALE : errno);
+		break;
+	}
+	r = move(q, dir, name, todir, &to, n.token[0] ? n.token : "0");
+	if (r == 0 && newname)
+		mq_name_format(newname, len, &to);
+	return r;
+}
+
 int
 mq_ack(struct mq_queue *q, const char *name)
 {
-	struct mq_name n;
-	char token[sizeof(n.token)];
+	struct mq_verdict v;
 
-	if (mq_check(q, name, &n) < 0)
-		return -1;
-	if (!q->cfg.keep_done) {
-		if (unlinkat(q->dfd[MQ_CUR], name, 0) < 0)
-			return fail(q, MQ_CUR, name,
-			    errno == ENOENT ? ESTALE : errno);
-		q->dirty |= 1u << MQ_CUR;
-		return 0;
-	}
-	strlcpy(token, n.token, sizeof(token));
-	n.token[0] = n.owner[0] = '\0';
-	return move(q, MQ_CUR, name, MQ_DONE, &n, token);
-}
-
-/*
- * Back to new/, visible after delay.  The mtime is set before the rename,
- * because in new/ it means "visible from": set after, a consumer could take
- * a delayed message at once.
- */
-static int
-release(struct mq_queue *q, const char *name, long long delay_ms, int undo)
-{
-	struct mq_name n;
-	char token[sizeof(n.token)];
-
-	if (mq_check(q, name, &n) < 0)
-		return -1;
-	if (undo && n.deliveries > 0)
-		n.deliveries--;
-	if (mq_settime(q->dfd[MQ_CUR], name, mq_now_ms() + delay_ms) < 0)
-		return fail(q, MQ_CUR, name, errno == ENOENT ? ESTALE : errno);
-	strlcpy(token, n.token, sizeof(token));
-	n.token[0] = n.owner[0] = '\0';
-	return move(q, MQ_CUR, name, MQ_NEW, &n, token);
+	mq_fate(&q->cfg, NULL, MQ_EV_DONE, 0, &v);
+	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
 }
 
 int
 mq_release(struct mq_queue *q, const char *name, long long delay_ms)
 {
-	return release(q, name, delay_ms, 0);
+	struct mq_verdict v = { .fate = MQ_FATE_RETURN, .live = 1,
+		.delay_ms = delay_ms, .why = "released" };
+
+	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
 }
 
 /* A claim that never reached a consumer: back, and not counted. */
 int
 mq_giveback(struct mq_queue *q, const char *name)
 {
-	return release(q, name, 0, 1);
+	struct mq_verdict v;
+
+	mq_fate(&q->cfg, NULL, MQ_EV_UNDELIVERED, 0, &v);
+	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
+}
+
+/* A consumer's own judgement: to the dead letters with its reason. */
+int
+mq_fail(struct mq_queue *q, const char *name, const char *reason)
+{
+	struct mq_verdict v;
+
+	mq_fate(&q->cfg, NULL, MQ_EV_REJECTED, 0, &v);
+	v.reason = reason;
+	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
 }
 
 /* A heartbeat: the claim's deadline becomes now + timeout. */
@@ -138,89 +184,4 @@ mq_extend(struct mq_queue *q, const char *name, long long timeout_ms)
 		return fail(q, MQ_CUR, name, errno == ENOENT ? ESTALE : errno);
 	q->dirty |= 1u << MQ_CUR;
 	return 0;
-}
-
-/* To the dead letters, the reason in the name where ls shows it. */
-int
-mq_bury(struct mq_queue *q, enum mq_dir dir, const char *name,
-    const char *reason)
-{
-	struct mq_name n;
-	char token[sizeof(n.token)];
-
-	if (mq_name_parse(name, &n) < 0)
-		return fail(q, dir, name, EINVAL);
-	strlcpy(token, n.token[0] ? n.token : "0", sizeof(token));
-	n.token[0] = n.owner[0] = '\0';
-	mq_sanitize_word(n.reason, sizeof(n.reason), reason);
-	return move(q, dir, name, MQ_DEAD, &n, token);
-}
-
-/* Past its TTL: deleted, or a dead letter if the queue says so. */
-int
-mq_expire(struct mq_queue *q, enum mq_dir dir, const char *name,
-    const struct mq_name *n)
-{
-	(void)n;
-	if (q->cfg.ttl_dead)
-		return mq_bury(q, dir, name, "expired");
-	if (unlinkat(q->dfd[dir], name, 0) < 0)
-		return fail(q, dir, name, errno);
-	q->dirty |= 1u << dir;
-	return 0;
-}
-
-/*
- * A dead letter back to new/, visible now, with its deliveries reset and a
- * TTL that has passed dropped: kicking it is an operator's decision.
- */
-int
-mq_kick(struct mq_queue *q, const char *name, char *newname, size_t len)
-{
-	struct mq_name n;
-
-	if (mq_name_parse(name, &n) < 0)
-		return fail(q, MQ_DEAD, name, EINVAL);
-	n.deliveries = 0;
-	n.reason[0] = n.token[0] = n.owner[0] = '\0';
-	if (n.expires > 0 && n.expires * 1000 <= mq_now_ms())
-		n.expires = 0;
-	/* A dead claim's mtime may be its (future) deadline. */
-	if (mq_settime(q->dfd[MQ_DEAD], name, mq_now_ms()) < 0 &&
-	    errno != EPERM)
-		return fail(q, MQ_DEAD, name, errno);
-	if (mq_name_format(newname, len, &n) < 0)
-		return fail(q, MQ_DEAD, name, errno);
-	return move(q, MQ_DEAD, name, MQ_NEW, &n, "");
-}
-
-/*
- * An expired claim (mq_claim_expired) back to new/, its delivery count kept.
- * In new/ the mtime means "visible from": a claim taken back before its
- * deadline, because its owner died, is first given the time it was claimed
- * (its ctime, surely past), so that it is visible at once.  ESTALE if a
- * consumer claimed it again first.
- */
-int
-mq_unclaim(struct mq_queue *q, const char *name, char *newname, size_t len)
-{
-	struct mq_name n;
-	struct stat st;
-	char token[sizeof(n.token)];
-	long long ct;
-
-	if (mq_name_parse(name, &n) < 0)
-		return fail(q, MQ_CUR, name, EINVAL);
-	if (fstatat(q->dfd[MQ_CUR], name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(q, MQ_CUR, name, errno == ENOENT ? ESTALE : errno);
-	ct = (long long)st.st_ctim.tv_sec * 1000 + st.st_ctim.tv_nsec / 1000000;
-	/* Not ours to touch in a group queue: then visible at its deadline. */
-	if (mq_mtime_ms(&st) > mq_now_ms() &&
-	    mq_settime(q->dfd[MQ_CUR], name, ct) < 0 && errno != EPERM)
-		return fail(q, MQ_CUR, name, errno == ENOENT ? ESTALE : errno);
-	strlcpy(token, n.token, sizeof(token));
-	n.token[0] = n.owner[0] = '\0';
-	if (move(q, MQ_CUR, name, MQ_NEW, &n, token) < 0)
-		return -1;
-	return mq_name_format(newname, len, &n);
 }

@@ -50,6 +50,8 @@
 #define MQ_FIELD_MAX 64
 /* A fresh claim is never taken back sooner than this after its rename. */
 #define MQ_SETTLE_MS 2000
+/* Where inotify cannot see (network file systems), look this often. */
+#define MQ_POLL_MS 1000
 /* maildir's rule for leftovers in tmp/. */
 #define MQ_TMP_MAX_AGE_MS (36LL * 3600 * 1000)
 
@@ -99,35 +101,30 @@ struct mq_claim {
 /* util.c */
 long long mq_now_ms(void);
 long long mq_mtime_ms(const struct stat *);
+long long mq_ctime_ms(const struct stat *);
 int mq_parse_duration(const char *, long long *ms);
 int mq_parse_size(const char *, long long *bytes);
 int mq_exitcode(int err);
 int mq_write_all(int fd, const void *, size_t);
-int mq_fsync(int fd);
-int mq_rename(int fromfd, const char *from, int tofd, const char *to);
-int mq_settime(int dirfd, const char *name, long long ms);
 
 /* naming.c */
 int mq_name_parse(const char *, struct mq_name *);
 int mq_name_format(char *, size_t, const struct mq_name *);
 int mq_name_safe(const char *);
-int mq_new_id(char *, size_t);
-const char *mq_host_tag(void);
-void mq_token(char *, size_t);
-void mq_sanitize_word(char *dst, size_t, const char *src);
+long long mq_name_time(const char *id);
 
 /* config.c */
 void mq_config_defaults(struct mq_config *);
 int mq_config_read(int qfd, struct mq_config *, char *err, size_t errlen);
-int mq_config_write_default(int qfd, mode_t);
 
 /* spool.c */
 extern const char *const mq_dirnames[MQ_NDIRS];
 int mq_open(struct mq_queue *, const char *path, int create, int group);
 void mq_close(struct mq_queue *);
 int mq_sync(struct mq_queue *);
-int mq_open_claim_path(const char *path, char *qpath, size_t, char *name,
-    size_t);
+int mq_open_body(struct mq_queue *, enum mq_dir, const char *name);
+int mq_split_path(const char *path, enum mq_dir, char *qpath, size_t,
+    char *name, size_t);
 
 /* put.c */
 struct mq_put;
@@ -155,34 +152,45 @@ int mq_scan(struct mq_queue *, enum mq_dir, struct mq_scan *);
 void mq_scan_sort(struct mq_scan *);
 void mq_scan_free(struct mq_scan *);
 
-/* index.c: a hint of new/'s order, so that a claim need not scan it all */
-#define MQ_INDEX_MIN 64	/* a shorter backlog is scanned each time */
-#define MQ_INDEX_MAX 10000	/* names an index holds */
-#define MQ_INDEX_MAX_AGE_MS 2000 /* then a full scan, for what it missed */
-struct mq_index {
-	int fd, rdonly;
-	off_t cur, saved;	/* the next name's offset; as read */
-	off_t bufoff;		/* of buf in the file */
-	size_t pos, len;
-	char buf[16384];
-};
-int mq_index_open(struct mq_queue *, struct mq_index *, long long now);
-const char *mq_index_next(struct mq_index *);
-void mq_index_close(struct mq_index *);
-void mq_index_drop(struct mq_queue *);
-void mq_index_write(struct mq_queue *, const char *const *, size_t,
-    long long now);
-void mq_scan_sort_head(struct mq_scan *, size_t m);
-void mq_scan_sort_tail(struct mq_scan *, size_t m);
 
 /* claim.c */
-pid_t mq_owner_pid(const char *owner);
-int mq_claim_expired(const struct stat *, const struct mq_name *,
-    long long now, long long *due);
 int mq_claim(struct mq_queue *, size_t max, long long timeout_ms,
     pid_t owner, struct mq_claim *out, size_t *nout, long long *next_ms);
-int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
-    long long timeout_ms, pid_t owner, struct mq_claim *, long long *due);
+
+/* fate.c: what becomes of a message; the one table of rules */
+enum mq_event {
+	MQ_EV_REACHED,		/* a claimer reached it, claimable */
+	MQ_EV_EXPIRED,		/* a reaper found its claim expired */
+	MQ_EV_DONE,		/* its handler succeeded */
+	MQ_EV_FAILED,		/* its handler failed: retry later */
+	MQ_EV_REJECTED,		/* its handler said: never retry */
+	MQ_EV_INTERRUPTED,	/* its handler was stopped: not its fault */
+	MQ_EV_UNDELIVERED,	/* claimed, but no consumer got it */
+	MQ_EV_KICKED,		/* an operator sent a dead letter back */
+};
+enum mq_fate {
+	MQ_FATE_CLAIM,		/* take it: a fresh claim in cur/ */
+	MQ_FATE_RETURN,		/* back to new/, visible after delay_ms */
+	MQ_FATE_DONE,		/* to done/, or deleted (keep_done) */
+	MQ_FATE_BURY,		/* to dead/, reason in the name */
+	MQ_FATE_DELETE,		/* gone */
+};
+struct mq_verdict {
+	enum mq_fate fate;
+	const char *reason;	/* MQ_FATE_BURY */
+	const char *verb, *why;	/* for people: "bury" (maxdeliveries) */
+	long long delay_ms;	/* MQ_FATE_RETURN */
+	int live;		/* the caller holds the claim: check it */
+	int uncount;		/* the delivery did not happen */
+	int reset;		/* a fresh start: no deliveries, no passed TTL */
+};
+void mq_fate(const struct mq_config *, const struct mq_name *,
+    enum mq_event, long long now, struct mq_verdict *);
+enum mq_dir mq_fate_dir(const struct mq_verdict *);
+void mq_fate_name(const struct mq_name *from, const struct mq_verdict *,
+    long long now, struct mq_name *to);
+#define MQ_BACKOFF_MAX_MS (3600LL * 1000)
+long long mq_backoff_ms(long long deliveries);
 
 /* lease.c: each returns -1 with errno ESTALE for a claim that moved on */
 int mq_check(struct mq_queue *, const char *name, struct mq_name *);
@@ -190,22 +198,47 @@ int mq_ack(struct mq_queue *, const char *name);
 int mq_release(struct mq_queue *, const char *name, long long delay_ms);
 int mq_giveback(struct mq_queue *, const char *name);
 int mq_extend(struct mq_queue *, const char *name, long long timeout_ms);
-int mq_bury(struct mq_queue *, enum mq_dir, const char *name,
-    const char *reason);
-int mq_expire(struct mq_queue *, enum mq_dir, const char *name,
-    const struct mq_name *);
-int mq_kick(struct mq_queue *, const char *name, char *newname, size_t);
-int mq_unclaim(struct mq_queue *, const char *name, char *newname, size_t);
+int mq_fail(struct mq_queue *, const char *name, const char *reason);
+int mq_settle(struct mq_queue *, enum mq_dir, const char *name,
+    const struct mq_verdict *, char *newname, size_t);
+
+
+/* reap.c: housekeeping of a queue (mqreap); nothing here prints */
+struct mq_reaper {
+	int dryrun;		/* report, change nothing */
+	void *ctx;		/* the caller's */
+	/* Done (or due, in a dry run): VERB from/NAME [-> to/NEWNAME] (WHY) */
+	void (*act)(struct mq_reaper *, const char *verb, enum mq_dir from,
+	    const char *name, enum mq_dir to, const char *newname,
+	    const char *why);
+	/* An entry or a directory failed: errno, q->errobj say what. */
+	void (*error)(struct mq_reaper *);
+	/* The owner, on this host, of a claim not yet expired (or NULL). */
+	void (*owner)(struct mq_reaper *, pid_t);
+	long long due;		/* after a pass: the next thing due, or 0 */
+	struct mq_reap_counts {
+		unsigned long long back, dead, expired, purged, tmp, kicked;
+	} c;
+};
+void mq_reap(struct mq_queue *, struct mq_reaper *, long long now);
+void mq_reap_kick(struct mq_queue *, struct mq_reaper *, const char *name);
+int mq_reap_lock(struct mq_queue *, int *fd, int wait);
+void mq_reap_unlock(int fd);
 
 /* watch.c */
 struct mq_watch;
 struct mq_watch *mq_watch_open(struct mq_queue *, int polling);
 int mq_watch_fd(const struct mq_watch *);
 int mq_watch_wait(struct mq_watch *, long long until_ms);
+void mq_watch_drain(struct mq_watch *);
 void mq_watch_close(struct mq_watch *);
 
 /* tool.c: shared by the tools' main()s; the only code here that prints */
 void mq_tool_init(void);
+void mq_tool_operands(int argc, char **argv, void (*)(const char *));
+void mq_tool_tally(int code);
+int mq_tool_exit(void);
+int mq_tool_rename(struct mq_queue *, const char *shown);
 const char *mq_tool_path(char *);
 int mq_tool_open_error(struct mq_queue *, const char *path);
 int mq_tool_error(struct mq_queue *, const char *what);
@@ -214,7 +247,6 @@ void mq_tool_skipped(struct mq_queue *, enum mq_dir, const char *,
 int mq_tool_flush(void);
 
 /* worker.c: for long-running consumers (mqwatch) */
-#define MQ_BACKOFF_MAX_MS (3600LL * 1000)
 struct mq_walk {
 	struct mq_scan s;	/* sorted, walked from pos */
 	size_t pos;
@@ -225,8 +257,6 @@ struct mq_walk {
 int mq_walk_claim(struct mq_queue *, struct mq_walk *, size_t max,
     long long timeout_ms, pid_t owner, struct mq_claim *, size_t *nout,
     long long *next_ms);
-void mq_walk_reset(struct mq_walk *);
 void mq_walk_free(struct mq_walk *);
-long long mq_backoff_ms(long long deliveries);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 static const char fieldorder[] = "tdocr";
 
@@ -142,6 +143,17 @@ mq_name_format(char *dst, size_t len, const struct mq_name *n)
  * A name that may be used inside the spool: printable ASCII without "/" or
  * blanks, not starting with "." (hidden, "..") or "-" (an option).
  */
+/* When the message was put: the seconds that start its id; 0 if foreign. */
+long long
+mq_name_time(const char *id)
+{
+	long long t = 0;
+
+	for (; *id >= '0' && *id <= '9' && t < LLONG_MAX / 10; id++)
+		t = t * 10 + (*id - '0');
+	return t;
+}
+
 int
 mq_name_safe(const char *s)
 {

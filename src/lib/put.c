@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 struct pending {
 	char name[MQ_NAME_MAX + 1];

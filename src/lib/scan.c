@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 static const char *
 what(unsigned char t)

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 const char *const mq_dirnames[MQ_NDIRS] = { "tmp", "new", "cur", "done",
 	"dead" };
@@ -26,6 +26,17 @@ fail(struct mq_queue *q, const char *obj)
 	int e = errno;
 
 	strlcpy(q->errobj, obj, sizeof(q->errobj));
+	errno = e;
+	return -1;
+}
+
+static int
+fail2(struct mq_queue *q, enum mq_dir dir, const char *name)
+{
+	int e = errno;
+
+	snprintf(q->errobj, sizeof(q->errobj), "%s/%s", mq_dirnames[dir],
+	    name);
 	errno = e;
 	return -1;
 }
@@ -122,13 +133,15 @@ mq_sync(struct mq_queue *q)
 }
 
 /*
- * Split a claim's path ("QUEUE/cur/NAME") into its queue and its name.  The
- * directory part is resolved, so "..", links and relative paths cannot make
- * a file outside a queue's cur/ look like a claim.
+ * Split the path of a message ("QUEUE/cur/NAME") into its queue and its
+ * name, checking that its directory is the queue's dir (EINVAL if not).
+ * The directory part is resolved, so "..", links and relative paths cannot
+ * make a file outside a queue's cur/ look like a claim.  The name is not
+ * judged here: the caller asks mq_name_safe.
  */
 int
-mq_open_claim_path(const char *path, char *qpath, size_t qlen, char *name,
-    size_t nlen)
+mq_split_path(const char *path, enum mq_dir want, char *qpath, size_t qlen,
+    char *name, size_t nlen)
 {
 	char dir[PATH_MAX], real[PATH_MAX], *slash;
 
@@ -136,20 +149,19 @@ mq_open_claim_path(const char *path, char *qpath, size_t qlen, char *name,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((slash = strrchr(dir, '/')) == NULL) {
+	if ((slash = strrchr(dir, '/')) == NULL || slash[1] == '\0') {
 		errno = EINVAL;
 		return -1;
 	}
 	*slash = '\0';
-	if (!mq_name_safe(slash + 1) ||
-	    strlcpy(name, slash + 1, nlen) >= nlen) {
+	if (strlcpy(name, slash + 1, nlen) >= nlen) {
 		errno = EINVAL;
 		return -1;
 	}
 	if (realpath(dir[0] ? dir : "/", real) == NULL)
 		return -1;
 	slash = strrchr(real, '/');
-	if (slash == NULL || strcmp(slash + 1, "cur") != 0) {
+	if (slash == NULL || strcmp(slash + 1, mq_dirnames[want]) != 0) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -159,4 +171,30 @@ mq_open_claim_path(const char *path, char *qpath, size_t qlen, char *name,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Open a message for reading, never following or blocking on something
+ * planted in the spool (a symlink to /etc/shadow, a FIFO): O_NOFOLLOW and
+ * O_NONBLOCK, then only a regular file is accepted (EINVAL otherwise) and
+ * the descriptor is made blocking again for the reader.
+ */
+int
+mq_open_body(struct mq_queue *q, enum mq_dir dir, const char *name)
+{
+	struct stat st;
+	int fd, e;
+
+	fd = openat(q->dfd[dir], name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd < 0)
+		return fail2(q, dir, name);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, 0) < 0) {
+		e = S_ISREG(st.st_mode) ? errno : EINVAL;
+		close(fd);
+		errno = e;
+		return fail2(q, dir, name);
+	}
+	return fd;
 }

@@ -1,18 +1,21 @@
 /*
- * tool.c: what every tool does the same way: explain a failure to open a
- * queue, report skipped spool entries, and check stdout before exiting.
- * (The one file here that prints: it is for the tools' main()s.)
+ * tool.c: what every tool does the same way: start, read its operands,
+ * explain a failure to open a queue, report skipped spool entries, keep the
+ * exit status, and check stdout before exiting.  (The one file here that
+ * prints: it is for the tools' main()s.)
  */
 #include <sys/stat.h>
 
 #include <err.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 /* Trailing slashes off, so printed paths read "q/cur/NAME". */
 const char *
@@ -93,4 +96,91 @@ mq_tool_init(void)
 		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
 		    open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY) < 0)
 			_exit(MQ_EXIT_TEMP);
+	/* A reader gone is an error of write(2) (EPIPE), reported. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * The exit status of a tool that goes on after a failed item: the worst
+ * seen, permanent before temporary before stale.
+ */
+static int tallied;
+
+static int
+rank(int code)
+{
+	switch (code) {
+	case MQ_EXIT_OK:
+		return 0;
+	case MQ_EXIT_STALE:
+		return 1;
+	case MQ_EXIT_TEMP:
+		return 3;
+	case MQ_EXIT_PERM:
+		return 4;
+	}
+	return 2;
+}
+
+void
+mq_tool_tally(int code)
+{
+	if (rank(code) > rank(tallied))
+		tallied = code;
+}
+
+/* The status to exit with, once stdout is flushed (its failure counts). */
+int
+mq_tool_exit(void)
+{
+	if (mq_tool_flush() < 0)
+		mq_tool_tally(MQ_EXIT_TEMP);
+	return tallied;
+}
+
+/*
+ * Each operand, or with none each line of standard input (the way mblaze's
+ * tools take messages from a pipe).  An empty line is an error, never
+ * skipped: "echo "$q" | mqreap" with $q empty is a bug to report.
+ */
+void
+mq_tool_operands(int argc, char **argv, void (*fn)(const char *))
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int i;
+
+	if (argc > 0) {
+		for (i = 0; i < argc; i++)
+			fn(argv[i]);
+		return;
+	}
+	while ((len = getline(&line, &cap, stdin)) != -1) {
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len == 0) {
+			warnx("stdin: empty line");
+			mq_tool_tally(MQ_EXIT_PERM);
+		} else
+			fn(line);
+	}
+	if (ferror(stdin)) {
+		warn("stdin");
+		mq_tool_tally(mq_exitcode(errno));
+	}
+	free(line);
+}
+
+/* Messages name the queue as the user spelled it, not as it was opened. */
+int
+mq_tool_rename(struct mq_queue *q, const char *shown)
+{
+	char *p;
+
+	if ((p = strdup(shown)) == NULL)
+		return -1;
+	free(q->path);
+	q->path = p;
+	return 0;
 }

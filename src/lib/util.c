@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 long long
 mq_now_ms(void)
@@ -28,6 +28,13 @@ mq_mtime_ms(const struct stat *st)
 {
 	return (long long)st->st_mtim.tv_sec * 1000 +
 	    st->st_mtim.tv_nsec / 1000000;
+}
+
+long long
+mq_ctime_ms(const struct stat *st)
+{
+	return (long long)st->st_ctim.tv_sec * 1000 +
+	    st->st_ctim.tv_nsec / 1000000;
 }
 
 /* "30s", "5m", "2h", "7d", "1w", "250ms"; a bare number is seconds. */

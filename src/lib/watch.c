@@ -18,9 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
-
-#define POLL_MS 1000
+#include "mq-internal.h"
 
 struct mq_watch {
 	int fd;		/* inotify, or -1 when polling */
@@ -91,7 +89,6 @@ mq_watch_fd(const struct mq_watch *w)
 int
 mq_watch_wait(struct mq_watch *w, long long until_ms)
 {
-	char buf[16384] __attribute__((aligned(8)));
 	struct pollfd pfd;
 	long long left;
 	int tmo, r;
@@ -100,11 +97,11 @@ mq_watch_wait(struct mq_watch *w, long long until_ms)
 	if (until_ms && left <= 0)
 		return 0;
 	if (w->fd < 0) {
-		tmo = left < 0 || left > POLL_MS ? POLL_MS : (int)left;
+		tmo = left < 0 || left > MQ_POLL_MS ? MQ_POLL_MS : (int)left;
 		r = poll(NULL, 0, tmo);
 		if (r < 0)
 			return -1;
-		return left >= 0 && left <= POLL_MS ? 0 : 1;
+		return left >= 0 && left <= MQ_POLL_MS ? 0 : 1;
 	}
 	pfd.fd = w->fd;
 	pfd.events = POLLIN;
@@ -114,10 +111,22 @@ mq_watch_wait(struct mq_watch *w, long long until_ms)
 		return -1;
 	if (r == 0)
 		return until_ms && mq_now_ms() >= until_ms ? 0 : 1;
-	/* Drain: one rescan covers every event, overflow included. */
-	while (read(w->fd, buf, sizeof(buf)) > 0)
-		;
+	mq_watch_drain(w);
 	return 1;
+}
+
+/*
+ * Read every pending event and forget them: they are hints, and one rescan
+ * covers them all, IN_Q_OVERFLOW (events lost) included.
+ */
+void
+mq_watch_drain(struct mq_watch *w)
+{
+	char buf[16384] __attribute__((aligned(8)));
+
+	if (w->fd >= 0)
+		while (read(w->fd, buf, sizeof(buf)) > 0)
+			;
 }
 
 void

@@ -1,6 +1,6 @@
 /*
  * worker.c: what a long-running consumer needs beyond mq_claim: a walk
- * along one scan of the queue, and the retry delay of a failed message.
+ * along one scan of the queue.
  *
  * mq_claim reads and sorts all of new/ for every call; a worker taking one
  * message at a time from a backlog of 100k would spend its life scanning.
@@ -16,7 +16,7 @@
  */
 #include <string.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 #define WALK_MS 1000
 
@@ -77,32 +77,9 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 	return 0;
 }
 
-/* The next call scans again (after an inotify overflow, say). */
-void
-mq_walk_reset(struct mq_walk *w)
-{
-	w->stale = 1;
-}
-
 void
 mq_walk_free(struct mq_walk *w)
 {
 	mq_scan_free(&w->s);
 	memset(w, 0, sizeof(*w));
-}
-
-/*
- * Retry delay after the n-th delivery failed: 1 s, 2 s, 4 s, ... doubling
- * up to an hour, so a failing dependency is not hammered and a message
- * still reaches max_deliveries within a day with the default settings.
- */
-long long
-mq_backoff_ms(long long deliveries)
-{
-	if (deliveries < 1)
-		deliveries = 1;
-	if (deliveries > 12)
-		return MQ_BACKOFF_MAX_MS;
-	return 1000LL << (deliveries - 1) < MQ_BACKOFF_MAX_MS ?
-	    1000LL << (deliveries - 1) : MQ_BACKOFF_MAX_MS;
 }

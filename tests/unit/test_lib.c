@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mq-internal.h"
 
 static int passed, failed;
 

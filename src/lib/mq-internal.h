@@ -1,0 +1,52 @@
+/*
+ * mq-internal.h: what the library's files share and the tools do not see.
+ * The tools include mq.h only; everything here may change with no tool
+ * noticing.
+ */
+#ifndef MQ_INTERNAL_H
+#define MQ_INTERNAL_H
+
+#include "mq.h"
+
+/* util.c */
+int mq_fsync(int fd);
+int mq_rename(int fromfd, const char *from, int tofd, const char *to);
+int mq_settime(int dirfd, const char *name, long long ms);
+
+/* naming.c */
+int mq_new_id(char *, size_t);
+const char *mq_host_tag(void);
+void mq_token(char *, size_t);
+void mq_sanitize_word(char *dst, size_t, const char *src);
+
+/* config.c */
+int mq_config_write_default(int qfd, mode_t);
+
+/* claim.c */
+pid_t mq_owner_pid(const char *owner);
+int mq_claim_expired(const struct stat *, const struct mq_name *,
+    long long now, long long *due);
+int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
+    long long timeout_ms, pid_t owner, struct mq_claim *, long long *due);
+
+/* index.c: a hint of new/'s order, so that a claim need not scan it all */
+#define MQ_INDEX_MIN 64	/* a shorter backlog is scanned each time */
+#define MQ_INDEX_MAX 10000	/* names an index holds */
+#define MQ_INDEX_MAX_AGE_MS 2000 /* then a full scan, for what it missed */
+struct mq_index {
+	int fd, rdonly;
+	off_t cur, saved;	/* the next name's offset; as read */
+	off_t bufoff;		/* of buf in the file */
+	size_t pos, len;
+	char buf[16384];
+};
+int mq_index_open(struct mq_queue *, struct mq_index *, long long now);
+const char *mq_index_next(struct mq_index *);
+void mq_index_close(struct mq_index *);
+void mq_index_drop(struct mq_queue *);
+void mq_index_write(struct mq_queue *, const char *const *, size_t,
+    long long now);
+void mq_scan_sort_head(struct mq_scan *, size_t m);
+void mq_scan_sort_tail(struct mq_scan *, size_t m);
+
+#endif
