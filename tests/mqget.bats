@@ -3,27 +3,6 @@
 
 load test_helper
 
-# poll_until CMD...: true once CMD succeeds, false after ~10 s.  A bounded
-# poll, for states that raise no event (a process blocked in poll(2)).
-poll_until() {
-	local i
-	for i in $(seq 500); do
-		"$@" && return 0
-		sleep 0.02
-	done
-	return 1
-}
-
-# has_inotify PID: the process holds an inotify descriptor (mqget -w opens
-# its watch before its first scan: from then on no arrival is missed).
-has_inotify() {
-	ls -l "/proc/$1/fd" 2>/dev/null | grep -q inotify
-}
-
-put() {
-	mqput "$@" >/dev/null
-}
-
 @test "mqget claims the oldest message: prints its path in cur/" {
 	mkq q
 	a=$(mqput q <<<first)
@@ -45,7 +24,7 @@ put() {
 
 @test "a trailing slash in the queue path is dropped from the paths" {
 	mkq q
-	put q <<<x
+	mqput -q q <<<x
 	run -0 mqget q///
 	[[ $output == q/cur/* ]]
 }
@@ -97,7 +76,7 @@ put() {
 @test "mqget -b with keep_done = no deletes the bodies" {
 	mkq q
 	echo 'keep_done = no' >q/config
-	put q <<<x
+	mqput -q q <<<x
 	run -0 mqget -b q
 	[ "$output" = x ]
 	[ "$(count q/done)" = 0 ]
@@ -137,7 +116,7 @@ put() {
 
 @test "mqget -t sets the claim's deadline (its mtime)" {
 	mkq q
-	put q <<<x
+	mqput -q q <<<x
 	now=$(date +%s)
 	c=$(mqget -t 10m q)
 	t=$(stat -c %Y "$c")
@@ -149,7 +128,7 @@ put() {
 @test "the config timeout is the default deadline" {
 	mkq q
 	echo 'timeout = 1h' >q/config
-	put q <<<x
+	mqput -q q <<<x
 	now=$(date +%s)
 	c=$(mqget q)
 	t=$(stat -c %Y "$c")
@@ -158,7 +137,7 @@ put() {
 
 @test "mqget -p records the owner in the claim's name" {
 	mkq q
-	put q <<<x
+	mqput -q q <<<x
 	run -0 mqget -p $$ q
 	[[ $output == *",o"*"-$$,c"* ]]
 	run -2 mqget -p 0 q
@@ -167,7 +146,7 @@ put() {
 
 @test "a claim whose owner died comes back before its deadline" {
 	mkq q
-	put q <<<x
+	mqput -q q <<<x
 	bash -c 'exit 0' &
 	dead=$!
 	wait $dead
@@ -180,7 +159,7 @@ put() {
 
 @test "a claim whose owner lives is not taken back before its deadline" {
 	mkq q
-	put q <<<x
+	mqput -q q <<<x
 	mqget -p $$ -t 1h q >/dev/null
 	run -1 faketime -f '+5s' mqget q
 }
@@ -201,7 +180,7 @@ put() {
 
 @test "a fresh claim is never taken back within the settle time" {
 	mkq q
-	put q <<<x
+	mqput -q q <<<x
 	c=$(mqget q)
 	# An mtime in the past says "expired", but the ctime is fresh.
 	touch -d '-1 hour' "$c"
@@ -233,7 +212,7 @@ put() {
 
 @test "a message past its TTL is deleted, never delivered" {
 	mkq q
-	put -e 1m q <<<x
+	mqput -q -e 1m q <<<x
 	run -0 faketime -f '+30s' mqget -t 1s q
 	run -1 faketime -f '+1h' mqget q
 	[ "$(count q/new)" = 0 ]
@@ -251,8 +230,8 @@ put() {
 
 @test "a delayed message is invisible until due" {
 	mkq q
-	put -d 1h q <<<later
-	put q <<<now
+	mqput -q -d 1h q <<<later
+	mqput -q q <<<now
 	run -0 mqget -b q
 	[ "$output" = now ]
 	run -1 mqget q
@@ -274,7 +253,7 @@ put() {
 	mkq q
 	mqget -w 10s q >out 2>err 3>&- &
 	pid=$!
-	poll_until has_inotify $pid
+	until_ok has_fd "$pid" inotify
 	start=$(date +%s%N)
 	mqput q <<<hello >/dev/null
 	status=0
@@ -288,7 +267,7 @@ put() {
 
 @test "mqget -w wakes when a delayed message becomes due" {
 	mkq q
-	put -d 1s q <<<later
+	mqput -q -d 1s q <<<later
 	start=$(date +%s%N)
 	run -0 mqget -b -w 10s q
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -315,7 +294,7 @@ put() {
 	[ -p q/new/1000000000.000001.fifo ]
 	[ "$(cat secret)" = secret ]
 	# A real message among them is still delivered.
-	put q <<<real
+	mqput -q q <<<real
 	run -0 --separate-stderr timeout 10 mqget -b -n 10 q
 	[ "$output" = real ]
 }
@@ -375,7 +354,7 @@ put() {
 
 @test "a queue nobody may not enter: exit 100" {
 	mkq q
-	put q <<<x
+	mqput -q q <<<x
 	chmod 755 "$BATS_TEST_TMPDIR"
 	chown root:root q
 	chmod 700 q
@@ -386,7 +365,7 @@ put() {
 
 @test "a queue nobody may read but not claim from: exit 100, nothing moved" {
 	mkq q
-	put q <<<x
+	mqput -q q <<<x
 	chmod 755 "$BATS_TEST_TMPDIR" q q/*
 	run -100 --separate-stderr as_nobody mqget q
 	[[ $stderr == "mqget: q/new/"*": Permission denied" ]]

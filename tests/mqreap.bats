@@ -11,13 +11,6 @@ setting() {
 	sed -i "/^$2 *=/d" "$1/config" && echo "$2 = $3" >>"$1/config"
 }
 
-# put QUEUE [mqput options]: one message; its id on stdout.
-put() {
-	local q=$1
-	shift
-	echo "body" | mqput "$@" "$q"
-}
-
 # dead_pid: a process that no longer exists: started, ended and reaped.
 dead_pid() {
 	(exit 0) &

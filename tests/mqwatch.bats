@@ -9,16 +9,6 @@ teardown() {
 	fi
 }
 
-# until_ok CMD...: poll CMD for up to 15 s.
-until_ok() {
-	local n=150
-	until "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
 is_count() { [ "$(count "$1")" = "$2" ]; }
 lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" = "$2" ]; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
@@ -203,8 +193,8 @@ hold() {
 	mkq q
 	mqwatch -P -n 1 q -- sh -c 'cat >got' 3>&- &
 	wpid=$!
-	until_ok test -n "$(find /proc/$wpid/fd -lname '*signalfd*' 2>/dev/null)"
-	[ -z "$(find /proc/$wpid/fd -lname '*inotify*')" ]
+	until_ok has_fd "$wpid" signalfd
+	! has_fd "$wpid" inotify
 	echo polled | mqput q >/dev/null
 	wait "$wpid"
 	wpid=

@@ -33,3 +33,28 @@ count() {
 as_nobody() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
 }
+
+# put QUEUE [mqput options]: one message, "body"; its id on stdout.
+put() {
+	local q=$1
+	shift
+	echo "body" | mqput "$@" "$q"
+}
+
+# until_ok CMD...: true once CMD succeeds, false after ~15 s.  A bounded
+# poll for what raises no event a test could wait on; never a fixed sleep.
+until_ok() {
+	local n=750
+	until "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.02
+	done
+}
+
+# has_fd PID KIND: the process holds a descriptor of KIND (inotify,
+# signalfd, ...): e.g. mqget -w has opened its watch, so no arrival from
+# now on is missed.
+has_fd() {
+	ls -l "/proc/$1/fd" 2>/dev/null | grep -q "$2"
+}
