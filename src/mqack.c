@@ -32,7 +32,6 @@ static const char *reason;
 static const char *bare_queue;
 static struct mq_queue q;
 static char qopen[PATH_MAX];
-static int perm, temp, stale;
 
 static void __dead2
 usage(void)
@@ -42,17 +41,6 @@ usage(void)
 	exit(MQ_EXIT_USAGE);
 }
 
-static void
-tally(int code)
-{
-	if (code == MQ_EXIT_PERM)
-		perm = 1;
-	else if (code == MQ_EXIT_TEMP)
-		temp = 1;
-	else if (code == MQ_EXIT_STALE)
-		stale = 1;
-}
-
 /* Sync and close the queue we hold, if any. */
 static void
 finish_queue(void)
@@ -60,7 +48,7 @@ finish_queue(void)
 	if (qopen[0] == '\0')
 		return;
 	if (mq_sync(&q) < 0)
-		tally(mq_tool_error(&q, NULL));
+		mq_tool_tally(mq_tool_error(&q, NULL));
 	mq_close(&q);
 	qopen[0] = '\0';
 }
@@ -98,6 +86,19 @@ remember_dir(const char *arg, const char *qpath)
 	strlcpy(lastq, qpath, sizeof(lastq));
 }
 
+/* QUEUE/cur/NAME, NAME one of ours: else EINVAL, "not a claim". */
+static int
+claim_path(const char *arg, char *qpath, size_t qlen, char *name, size_t nlen)
+{
+	const char *slash = strrchr(arg, '/');
+
+	if (slash == NULL || !mq_name_safe(slash + 1)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return mq_split_path(arg, MQ_CUR, qpath, qlen, name, nlen);
+}
+
 static void
 one(const char *arg)
 {
@@ -107,22 +108,20 @@ one(const char *arg)
 	if (bare_queue && strchr(arg, '/') == NULL) {
 		if (!mq_name_safe(arg)) {
 			warnx("%s: not a claim", arg);
-			tally(MQ_EXIT_PERM);
+			mq_tool_tally(MQ_EXIT_PERM);
 			return;
 		}
 		strlcpy(qpath, bare_queue, sizeof(qpath));
 		strlcpy(name, arg, sizeof(name));
 	} else if (same_dir(arg, qpath, sizeof(qpath), name, sizeof(name))) {
 		/* resolved for the previous claim: no realpath per line */
-	} else if (strrchr(arg, '/') == NULL ||
-	    !mq_name_safe(strrchr(arg, '/') + 1) ? (errno = EINVAL, 1) :
-	    mq_split_path(arg, MQ_CUR, qpath, sizeof(qpath), name,
+	} else if (claim_path(arg, qpath, sizeof(qpath), name,
 	    sizeof(name)) < 0) {
 		if (errno == EINVAL)
 			warnx("%s: not a claim (QUEUE/cur/NAME)", arg);
 		else
 			warn("%s", arg);
-		tally(errno == EINVAL || errno == ENOENT ? MQ_EXIT_PERM :
+		mq_tool_tally(errno == EINVAL || errno == ENOENT ? MQ_EXIT_PERM :
 		    mq_exitcode(errno));
 		return;
 	} else
@@ -130,7 +129,7 @@ one(const char *arg)
 	if (strcmp(qpath, qopen) != 0) {
 		finish_queue();
 		if (mq_open(&q, qpath, 0, 0) < 0) {
-			tally(mq_tool_open_error(&q, qpath));
+			mq_tool_tally(mq_tool_open_error(&q, qpath));
 			return;
 		}
 		strlcpy(qopen, qpath, sizeof(qopen));
@@ -158,16 +157,13 @@ one(const char *arg)
 		warnx("%s: not a claim", arg);
 	else
 		warn("%s", arg);
-	tally(errno == ESTALE ? MQ_EXIT_STALE : errno == EINVAL ? MQ_EXIT_PERM :
+	mq_tool_tally(errno == ESTALE ? MQ_EXIT_STALE : errno == EINVAL ? MQ_EXIT_PERM :
 	    mq_exitcode(errno));
 }
 
 int
 main(int argc, char *argv[])
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
 	int ch, nops = 0;
 
 	while ((ch = getopt(argc, argv, "d:f:q:rt:")) != -1) {
@@ -208,30 +204,7 @@ main(int argc, char *argv[])
 		usage();
 
 	mq_tool_init();
-	if (argc > 0) {
-		for (; *argv; argv++)
-			one(*argv);
-	} else {
-		while ((len = getline(&line, &cap, stdin)) != -1) {
-			if (len > 0 && line[len - 1] == '\n')
-				line[--len] = '\0';
-			/* echo "$claim" | mqack with $claim empty is a bug. */
-			if (len == 0) {
-				warnx("stdin: empty line: not a claim");
-				tally(MQ_EXIT_PERM);
-			} else
-				one(line);
-		}
-		if (ferror(stdin)) {
-			warn("stdin");
-			tally(mq_exitcode(errno));
-		}
-		free(line);
-	}
+	mq_tool_operands(argc, argv, one, "claim");
 	finish_queue();
-	if (perm)
-		return MQ_EXIT_PERM;
-	if (temp)
-		return MQ_EXIT_TEMP;
-	return stale ? MQ_EXIT_STALE : MQ_EXIT_OK;
+	return mq_tool_exit();
 }

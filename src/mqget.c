@@ -145,7 +145,6 @@ main(int argc, char *argv[])
 		usage();
 
 	mq_tool_init();
-	signal(SIGPIPE, SIG_IGN);
 	if (mq_open(&q, mq_tool_path(argv[0]), 0, 0) < 0)
 		return mq_tool_open_error(&q, argv[0]);
 	q.skipped = mq_tool_skipped;

@@ -135,15 +135,35 @@ idle(struct reader *r)
 	return poll(&pfd, 1, 0) == 0;
 }
 
+/*
+ * Commit, then print the ids of what reached new/, even after an error:
+ * they are enqueued, and a producer that retries without them makes
+ * duplicates.  A spool failure and a stdout failure are told apart: the
+ * first is the spool's status, the second always temporary (111).
+ */
 static int
 commit(struct mq_queue *q, struct mq_put *p)
 {
-	if (mq_put_commit(p, stdout) < 0)
-		return mq_tool_error(q, NULL);
+	size_t i, moved;
+	int unsure, rc = 0;
+
+	if (mq_put_commit(p, &moved, &unsure) < 0) {
+		rc = mq_tool_error(q, NULL);
+		if (unsure) {
+			warnx("%s: %zu message%s visible in new/ but maybe not "
+			    "durable: their ids follow on stdout; check before "
+			    "putting again", q->path, moved, moved == 1 ? "" :
+			    "s");
+			rc = MQ_EXIT_UNSURE;
+		}
+	}
+	for (i = 0; i < moved; i++)
+		if (printf("%s\n", mq_put_id(p, i)) < 0)
+			break;
 	/* A reader of the ids (tail -f | mqput -l | ...) gets them now. */
-	if (mq_tool_flush() < 0)
-		return MQ_EXIT_TEMP;
-	return 0;
+	if (mq_tool_flush() < 0 && rc == 0)
+		rc = MQ_EXIT_TEMP;
+	return rc;
 }
 
 /* Put every record of fd; returns an exit status. */
@@ -218,7 +238,7 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	long long delay = 0, ttl = -1, size = -1;
 	int c, create = 0, group = 0, quiet = 0, nosync = 0, delim = 0;
-	int rc = 0, r, i, fd;
+	int r, i, fd;
 
 	while ((c = getopt(argc, argv, "0cd:e:glqSs:")) != -1) {
 		switch (c) {
@@ -276,7 +296,6 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	if (mq_open(&q, mq_tool_path(argv[0]), create, group) < 0)
 		return mq_tool_open_error(&q, argv[0]);
@@ -295,8 +314,7 @@ main(int argc, char *argv[])
 			fd = 0;
 		else if ((fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
 			warn("%s", argv[i]);
-			r = mq_exitcode(errno);
-			rc = rc ? rc : r;
+			mq_tool_tally(mq_exitcode(errno));
 			continue;
 		}
 		infd = fd;
@@ -308,12 +326,11 @@ main(int argc, char *argv[])
 			r = put_one(&q, p, fd, what);
 		if (fd != 0)
 			close(fd);
-		if (r != 0 && rc == 0)
-			rc = r;
+		mq_tool_tally(r);
 		if (gotsig)
 			break;
-		if (delim < 0 && mq_put_pending(p) >= BATCH && commit(&q, p))
-			rc = rc ? rc : MQ_EXIT_TEMP;
+		if (delim < 0 && mq_put_pending(p) >= BATCH)
+			mq_tool_tally(commit(&q, p));
 	}
 	if (gotsig) {
 		/* Nothing half-done stays behind; die as the signal asks. */
@@ -325,11 +342,9 @@ main(int argc, char *argv[])
 		raise(gotsig);
 		return MQ_EXIT_TEMP;
 	}
-	if (mq_put_pending(p) > 0 && (r = commit(&q, p)) != 0 && rc == 0)
-		rc = r;
+	if (mq_put_pending(p) > 0)
+		mq_tool_tally(commit(&q, p));
 	mq_put_end(p);
-	if (mq_tool_flush() < 0 && rc == 0)
-		rc = MQ_EXIT_TEMP;
 	mq_close(&q);
-	return rc;
+	return mq_tool_exit();
 }

@@ -235,7 +235,7 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	mq_tool_operands(argc, argv, kflag ? kick : queue);
+	mq_tool_operands(argc, argv, kflag ? kick : queue, "queue");
 	if (fflag && nq > 0)
 		follow(rs, nq);
 	free(rs);

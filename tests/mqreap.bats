@@ -444,3 +444,10 @@ worker() {
 	[ "$(stat -c %U:%G q/.reap.lock)" = nobody:nogroup ]
 	[ "$(stat -c %a q/.reap.lock)" = 600 ]
 }
+
+@test "an empty line among the queues on stdin is an error, not skipped" {
+	mkq q
+	run -100 --separate-stderr mqreap -s < <(printf 'q\n\n')
+	[ "$stderr" = "mqreap: stdin: empty line: not a queue" ]
+	[[ $output == "q: 0 returned"* ]]
+}

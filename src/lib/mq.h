@@ -43,6 +43,7 @@
 #define MQ_EXIT_EMPTY 1	   /* nothing to do: no message, wait ran out */
 #define MQ_EXIT_USAGE 2	   /* bad options or operands */
 #define MQ_EXIT_STALE 3	   /* a claim that has moved on */
+#define MQ_EXIT_UNSURE 4   /* enqueued, but maybe not durable (ids given) */
 #define MQ_EXIT_PERM 100   /* permanent error: retrying will not help */
 #define MQ_EXIT_TEMP 111   /* temporary failure: try again later */
 
@@ -131,7 +132,8 @@ struct mq_put;
 struct mq_put *mq_put_begin(struct mq_queue *, long long delay_ms,
     long long ttl_ms, int nosync);
 int mq_put_fd(struct mq_put *, int fd, const char *buf, size_t len);
-int mq_put_commit(struct mq_put *, FILE *ids);
+int mq_put_commit(struct mq_put *, size_t *moved, int *unsure);
+const char *mq_put_id(const struct mq_put *, size_t);
 size_t mq_put_pending(const struct mq_put *);
 void mq_put_abort(struct mq_put *);
 void mq_put_end(struct mq_put *);
@@ -235,7 +237,8 @@ void mq_watch_close(struct mq_watch *);
 
 /* tool.c: shared by the tools' main()s; the only code here that prints */
 void mq_tool_init(void);
-void mq_tool_operands(int argc, char **argv, void (*)(const char *));
+void mq_tool_operands(int argc, char **argv, void (*)(const char *),
+    const char *what);
 void mq_tool_tally(int code);
 int mq_tool_exit(void);
 int mq_tool_rename(struct mq_queue *, const char *shown);

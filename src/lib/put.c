@@ -5,7 +5,7 @@
  * closed and checked; at commit the data is made durable (fsync of the one
  * file, or one syncfs for a batch: group commit), each file is renamed into
  * new/ without replacing anything, and new/ is fsync'ed.  Only then is an id
- * reported.  A consumer can never see a partial file: new/ only ever gets
+ * given to the caller to report.  A consumer can never see a partial file: new/ only ever gets
  * whole files by rename.
  */
 #include <sys/stat.h>
@@ -32,6 +32,9 @@ struct mq_put {
 	struct pending *p;
 	size_t n, cap;
 };
+
+static int flush(struct mq_put *);
+static int publish(struct mq_put *, struct pending *);
 
 struct mq_put *
 mq_put_begin(struct mq_queue *q, long long delay_ms, long long ttl_ms,
@@ -192,82 +195,99 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 }
 
 /*
- * Make the pending files durable, move them into new/, make new/ durable,
- * then print their ids.  On an error, the files already moved stay (their
- * ids are printed: the caller must know them) and the rest are removed.
+ * Make the pending files durable, move them into new/, make new/ durable.
+ * *moved says how many reached new/, in order: mq_put_id gives their ids,
+ * which the caller must report even when this fails (they are enqueued).
+ * On an error the rest are removed from tmp/.  *unsure is set when the
+ * moved messages are visible but new/ could not be made durable (its fsync
+ * failed): they may be consumed now, or lost in a power cut.
  */
 int
-mq_put_commit(struct mq_put *p, FILE *ids)
+mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 {
 	struct mq_queue *q = p->q;
-	struct pending *e;
-	size_t i, moved = 0;
-	int rc = 0, fd = p->lastfd, tries, serr = 0;
-	char oldname[MQ_NAME_MAX + 1];
+	size_t i;
+	int rc = 0;
 
+	*moved = 0;
+	*unsure = 0;
 	if (p->n == 0)
 		return 0;
-	if (p->sync) {
-		/*
-		 * One message: fsync its file.  A batch: one syncfs for all,
-		 * much cheaper than an fsync each (group commit).
-		 */
-		if (p->n == 1 && fd >= 0)
-			rc = mq_fsync(fd);
-		else
-			while ((rc = syncfs(q->dfd[MQ_TMP])) < 0 &&
-			    errno == EINTR)
-				;
-		if (rc < 0) {
-			fail(p, "tmp", "");
-			goto abort;
-		}
-	}
-	if (close_last(p) < 0)
-		goto abort;
-	for (i = 0; i < p->n; i++) {
-		e = &p->p[i];
-		strlcpy(oldname, e->name, sizeof(oldname));
-		for (tries = 0;; tries++) {
-			if (mq_rename(q->dfd[MQ_TMP], oldname, q->dfd[MQ_NEW],
-			    e->name) == 0)
-				break;
-			/* Another host made the same name: take a new one. */
-			if (errno != EEXIST || tries > 8 || name_new(p, e) < 0) {
-				rc = -1;
-				fail(p, "new", e->name);
-				/* The file in tmp/ still has its first name. */
-				strlcpy(e->name, oldname, sizeof(e->name));
-				break;
-			}
-		}
-		if (rc < 0)
-			break;
-		moved++;
-	}
-	if (moved > 0 && p->sync && mq_fsync(q->dfd[MQ_NEW]) < 0) {
-		serr = errno;
-		fail(p, "new", "");
-		rc = -1;
-	}
-	for (i = 0; i < moved && !serr; i++)
-		if (ids && fprintf(ids, "%s\n", p->p[i].id) < 0)
-			serr = errno ? errno : EIO;
-	if (moved < p->n) {
-		int e2 = errno;
-		for (i = moved; i < p->n; i++)
-			unlinkat(q->dfd[MQ_TMP], p->p[i].name, 0);
-		errno = e2;
-	}
-	p->n = 0;
-	if (serr) {
-		errno = serr;
+	if (flush(p) < 0) {
+		mq_put_abort(p);
 		return -1;
 	}
+	for (i = 0; i < p->n; i++) {
+		if (publish(p, &p->p[i]) < 0) {
+			rc = -1;
+			break;
+		}
+		(*moved)++;
+	}
+	if (*moved > 0 && p->sync && mq_fsync(q->dfd[MQ_NEW]) < 0) {
+		fail(p, "new", "");
+		*unsure = 1;
+		rc = -1;
+	}
+	if (*moved < p->n) {
+		int e = errno;
+		for (i = *moved; i < p->n; i++)
+			unlinkat(q->dfd[MQ_TMP], p->p[i].name, 0);
+		errno = e;
+	}
+	p->n = 0;
 	return rc;
-abort:
-	mq_put_abort(p);
-	return -1;
+}
+
+/* The id of the i-th message the last commit moved into new/. */
+const char *
+mq_put_id(const struct mq_put *p, size_t i)
+{
+	return p->p[i].id;
+}
+
+/*
+ * The data of every pending file on disk before any rename: one message,
+ * fsync its file; a batch, one syncfs for all, much cheaper than an fsync
+ * each (group commit).
+ */
+static int
+flush(struct mq_put *p)
+{
+	int rc = 0;
+
+	if (p->sync) {
+		if (p->n == 1 && p->lastfd >= 0)
+			rc = mq_fsync(p->lastfd);
+		else
+			while ((rc = syncfs(p->q->dfd[MQ_TMP])) < 0 &&
+			    errno == EINTR)
+				;
+		if (rc < 0)
+			return fail(p, "tmp", "");
+	}
+	return close_last(p);
+}
+
+/* tmp/ to new/, never replacing: a name another host made takes a new one. */
+static int
+publish(struct mq_put *p, struct pending *e)
+{
+	char oldname[MQ_NAME_MAX + 1];
+	int tries;
+
+	strlcpy(oldname, e->name, sizeof(oldname));
+	for (tries = 0;; tries++) {
+		if (mq_rename(p->q->dfd[MQ_TMP], oldname, p->q->dfd[MQ_NEW],
+		    e->name) == 0)
+			return 0;
+		if (errno != EEXIST || tries > 8 || name_new(p, e) < 0) {
+			fail(p, "new", e->name);
+			/* The file in tmp/ still has its first name. */
+			strlcpy(e->name, oldname, sizeof(e->name));
+			return -1;
+		}
+	}
 }
 
 /* Remove every file not yet committed; errno is kept. */

@@ -116,8 +116,10 @@ rank(int code)
 		return 1;
 	case MQ_EXIT_TEMP:
 		return 3;
-	case MQ_EXIT_PERM:
+	case MQ_EXIT_UNSURE:	/* above 111: a blind retry duplicates */
 		return 4;
+	case MQ_EXIT_PERM:
+		return 5;
 	}
 	return 2;
 }
@@ -144,7 +146,8 @@ mq_tool_exit(void)
  * skipped: "echo "$q" | mqreap" with $q empty is a bug to report.
  */
 void
-mq_tool_operands(int argc, char **argv, void (*fn)(const char *))
+mq_tool_operands(int argc, char **argv, void (*fn)(const char *),
+    const char *what)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -160,7 +163,7 @@ mq_tool_operands(int argc, char **argv, void (*fn)(const char *))
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
 		if (len == 0) {
-			warnx("stdin: empty line");
+			warnx("stdin: empty line: not a %s", what);
 			mq_tool_tally(MQ_EXIT_PERM);
 		} else
 			fn(line);
