@@ -417,3 +417,39 @@ load test_helper
 	cat got1 got2 got3 got4 | xargs cat | sort -n >bodies
 	seq 1 200 | cmp - bodies
 }
+
+@test "a message with a planted hard link goes to dead/ once settled, the rest is claimed" {
+	mkq q
+	a=$(mqput q <<<linked)
+	b=$(mqput q <<<plain)
+	ln "q/new/$a" other
+	# Fresh: skipped and reported, left where it is.
+	run -0 --separate-stderr mqget -t 1h q
+	[[ $output == "q/cur/$b,d1,c"* ]]
+	[[ $stderr == *"q/new/$a: skipped: has more than one link" ]]
+	[ -e "q/new/$a" ]
+	# Its link settled (ctime 2 s old): a dead letter, the reason in its name.
+	run -1 --separate-stderr faketime -f '+3s' mqget q
+	[[ $stderr == *"q/new/$a: skipped: has more than one link: to dead/" ]]
+	[ "$(cat "q/dead/$a,rlinks")" = linked ]
+	[ "$(count q/new)" = 0 ]
+}
+
+@test "a group member who cannot read a message dead-letters it and claims the next" {
+	mqput -c -g q </dev/null >/dev/null
+	rm q/new/*
+	chgrp -R nogroup q
+	chmod 755 "$BATS_TEST_TMPDIR"
+	a=$(mqput q <<<private)
+	b=$(mqput q <<<shared)
+	chmod 600 "q/new/$a"
+	member() { setpriv --reuid=4242 --regid=4242 --groups=nogroup -- "$@"; }
+	run -0 --separate-stderr member mqget q
+	[[ $output == "q/cur/$b,d1,c"* ]]
+	[[ $stderr == *"/cur/$a,d1,c"*": skipped: cannot be read: to dead/" ]]
+	[ "$(cat "q/dead/$a,d1,runreadable")" = private ]
+	# No claim left behind, nothing for the next claimer to trip on.
+	[ "$(count q/cur)" = 1 ]
+	[ "$(count q/tmp)" = 0 ]
+	run -1 member mqget q
+}

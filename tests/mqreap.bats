@@ -451,3 +451,14 @@ worker() {
 	[ "$stderr" = "mqreap: stdin: empty line: not a queue" ]
 	[[ $output == "q: 0 returned"* ]]
 }
+
+@test "a claim with a planted hard link is moved to dead/, not left for ever" {
+	mkq q
+	put q >/dev/null
+	c=$(mqget -t 1s q)
+	ln "$c" other
+	run -0 --separate-stderr faketime -f '+3s' mqreap q
+	[[ $stderr == *"${c#q/}: skipped: has more than one link: to dead/" ]]
+	[ "$(count q/cur)" = 0 ]
+	[ "$(ls q/dead)" = "$(basename "${c%,c*}"),rlinks" ]
+}

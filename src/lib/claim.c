@@ -86,6 +86,36 @@ mq_claim_expired(const struct stat *st, const struct mq_name *n,
 }
 
 /*
+ * A message with a second hard link (planted, or left by a foreign tool)
+ * can never be claimed: any move of it could be a no-op.  Once its ctime
+ * (a link(2) sets it) is MQ_SETTLE_MS old, so that a move by link+unlink
+ * on a file system without RENAME_NOREPLACE is not mistaken for one, it
+ * goes to the dead letters ("links") where ls shows it; a person removes
+ * the other link and kicks it back.  Until then, and if that fails, it is
+ * reported and skipped.
+ */
+void
+mq_linked(struct mq_queue *q, enum mq_dir dir, const char *name,
+    const struct stat *st, long long now)
+{
+	struct mq_verdict v;
+	struct mq_name n;
+
+	if (mq_ctime_ms(st) + MQ_SETTLE_MS <= now &&
+	    mq_name_parse(name, &n) == 0) {
+		mq_fate(&q->cfg, &n, MQ_EV_LINKED, now, &v);
+		if (mq_settle(q, dir, name, &v, NULL, 0) == 0) {
+			if (q->skipped)
+				q->skipped(q, dir, name,
+				    "has more than one link: to dead/");
+			return;
+		}
+	}
+	if (q->skipped)
+		q->skipped(q, dir, name, "has more than one link");
+}
+
+/*
  * Is this entry claimable now?  If not, *due is lowered to when it may be.
  * Returns 1 if claimable, 0 if not (yet), -1 to skip it for good.
  */
@@ -104,8 +134,7 @@ claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
 	}
 	if (st->st_nlink != 1) {
 		/* rename(2) onto another link of the same inode is a no-op. */
-		if (q->skipped)
-			q->skipped(q, dir, name, "has more than one link");
+		mq_linked(q, dir, name, st, now);
 		return -1;
 	}
 	if (mq_name_parse(name, n) < 0) {
@@ -179,6 +208,38 @@ fail:
 	return -1;
 }
 
+/*
+ * A claim that is ours but has no deadline (mq_settime and adopt failed,
+ * errno says why) must not stay to look expired.  A message we may not
+ * read, in a group queue, would fail every claimer for ever: it goes to
+ * the dead letters ("unreadable"), for a person to fix its mode, and the
+ * claim goes on (-2).  Anything else: back to new/ as it was, and -1.
+ */
+static int
+untake(struct mq_queue *q, struct mq_claim *c, const struct mq_name *old)
+{
+	struct mq_verdict v;
+	struct mq_name back = *old;
+	char bname[MQ_NAME_MAX + 1];
+	int e = errno;
+
+	if (e == EACCES) {
+		mq_fate(&q->cfg, old, MQ_EV_UNREADABLE, mq_now_ms(), &v);
+		if (mq_settle(q, MQ_CUR, c->name, &v, NULL, 0) == 0) {
+			if (q->skipped)
+				q->skipped(q, MQ_CUR, c->name,
+				    "cannot be read: to dead/");
+			return -2;
+		}
+	}
+	snprintf(q->errobj, sizeof(q->errobj), "cur/%s", c->name);
+	back.token[0] = back.owner[0] = '\0';
+	if (mq_name_format(bname, sizeof(bname), &back) == 0)
+		mq_rename(q->dfd[MQ_CUR], c->name, q->dfd[MQ_NEW], bname);
+	errno = e;
+	return -1;
+}
+
 /* Move one entry to cur/ under a fresh handle and set its deadline. */
 static int
 take(struct mq_queue *q, enum mq_dir dir, const char *name,
@@ -214,22 +275,7 @@ take(struct mq_queue *q, enum mq_dir dir, const char *name,
 		return 0;
 	if (errno == EPERM && adopt(q, c->name, deadline) == 0)
 		return 0;
-	/*
-	 * The claim is ours but has no deadline: put it back rather than
-	 * leave it to look expired.
-	 */
-	snprintf(q->errobj, sizeof(q->errobj), "cur/%s", c->name);
-	{
-		int e = errno;
-		struct mq_name back = *old;
-		char bname[MQ_NAME_MAX + 1];
-		back.token[0] = back.owner[0] = '\0';
-		if (mq_name_format(bname, sizeof(bname), &back) == 0)
-			mq_rename(q->dfd[MQ_CUR], c->name, q->dfd[MQ_NEW],
-			    bname);
-		errno = e;
-	}
-	return -1;
+	return untake(q, c, old);
 }
 
 /*
@@ -245,6 +291,7 @@ consider(struct mq_queue *q, enum mq_dir dir, const char *name,
 	struct mq_verdict v;
 	struct mq_name n;
 	struct stat st;
+	int r;
 
 	*lost = 0;
 	if (claimable(q, dir, name, &st, &n, now, due) <= 0)
@@ -256,8 +303,10 @@ consider(struct mq_queue *q, enum mq_dir dir, const char *name,
 			return -1;
 		return 0;
 	}
-	if (take(q, dir, name, &n, now + timeout_ms, owner, out) == 0)
+	if ((r = take(q, dir, name, &n, now + timeout_ms, owner, out)) == 0)
 		return 1;
+	if (r == -2)
+		return 0;
 	if (errno != ENOENT)
 		return -1;
 	*lost = 1;

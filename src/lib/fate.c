@@ -12,6 +12,8 @@
  * The rules, in the order they apply:
  *	done			finished: to done/ or deleted (keep_done)
  *	rejected		dead letter "exit100": never retried
+ *	linked, unreadable	dead letter "links", "unreadable": no claimer
+ *				could ever take it, a person must look
  *	kicked, undelivered	back to new/ at once
  *	TTL passed		deleted, or dead letter "expired" (ttl_dead)
  *	deliveries used up	dead letter "maxdeliveries" (reached, expired,
@@ -63,6 +65,12 @@ mq_fate(const struct mq_config *cfg, const struct mq_name *n,
 	case MQ_EV_REJECTED:
 		verdict(v, MQ_FATE_BURY, "exit100", "rejected by its handler");
 		v->live = 1;
+		return;
+	case MQ_EV_LINKED:
+		verdict(v, MQ_FATE_BURY, "links", "has more than one link");
+		return;
+	case MQ_EV_UNREADABLE:
+		verdict(v, MQ_FATE_BURY, "unreadable", "cannot be read");
 		return;
 	case MQ_EV_KICKED:
 		verdict(v, MQ_FATE_RETURN, NULL, "kicked");

@@ -26,6 +26,8 @@ int mq_config_write_default(int qfd, mode_t);
 pid_t mq_owner_pid(const char *owner);
 int mq_claim_expired(const struct stat *, const struct mq_name *,
     long long now, long long *due);
+void mq_linked(struct mq_queue *, enum mq_dir, const char *name,
+    const struct stat *, long long now);
 int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
     long long timeout_ms, pid_t owner, struct mq_claim *, long long *due);
 

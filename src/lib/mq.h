@@ -169,6 +169,8 @@ enum mq_event {
 	MQ_EV_INTERRUPTED,	/* its handler was stopped: not its fault */
 	MQ_EV_UNDELIVERED,	/* claimed, but no consumer got it */
 	MQ_EV_KICKED,		/* an operator sent a dead letter back */
+	MQ_EV_LINKED,		/* it has a second hard link: unclaimable */
+	MQ_EV_UNREADABLE,	/* a claimer may not read it (group queue) */
 };
 enum mq_fate {
 	MQ_FATE_CLAIM,		/* take it: a fresh claim in cur/ */

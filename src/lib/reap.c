@@ -110,7 +110,9 @@ reap_cur(struct mq_queue *q, struct mq_reaper *r, const char *name,
 	if (!entry(q, r, MQ_CUR, name, &st))
 		return;
 	if (st.st_nlink != 1) {
-		if (q->skipped)
+		if (!r->dryrun)
+			mq_linked(q, MQ_CUR, name, &st, now);
+		else if (q->skipped)
 			q->skipped(q, MQ_CUR, name, "has more than one link");
 		return;
 	}
