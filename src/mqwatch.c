@@ -55,24 +55,33 @@ struct job {
 	int lost;		/* the claim moved on under us */
 };
 
-static struct mq_queue q;
-static struct mq_walk walk;
-static struct job *jobs;
-static size_t njobs = 1, running;
-static char **cmd;
-static long long timeout = -1, grace = 10000, idle, count;
-static long long handed;	/* claims handed to handlers or the reader */
-static int more;		/* the last claim got all it asked: go on */
-static int arrived;		/* woken by inotify: check the pipe now */
-static int logfd = -1, eol = '\n';
+/* All of mqwatch's state: the options, then what the loop keeps. */
+struct watch {
+	struct mq_queue q;
+	char **cmd;		/* NULL: paths to stdout */
+	size_t njobs;
+	long long timeout, grace, idle, count;
+	int logfd, eol, polling;
+	const char *logpath;
 
-static int stopping, stoprc;
-static long long stop_at;	/* us: kill what still runs */
+	struct mq_walk walk;
+	struct mq_watch *w;
+	int sfd;		/* signalfd */
+	struct job *jobs;
+	size_t running;
+	long long handed;	/* claims handed to handlers or the reader */
+	long long idle_since;	/* us */
+	long long due;		/* ms: something not yet claimable will be */
+	int more;		/* the last claim got all it asked: go on */
+	int arrived;		/* woken by inotify: check the pipe now */
+	int stopping, stoprc;
+	long long stop_at;	/* us: kill what still runs; 0: done */
 
-/* Without a command: the claim whose line may still sit in the pipe. */
-static struct job pend;
-static int outpipe;
-static long long check_at, check_us;
+	/* Without a command: the claim whose line may still sit in the pipe. */
+	struct job pend;
+	int outpipe;
+	long long check_at, check_us;
+};
 
 static void __dead2
 usage(void)
@@ -99,34 +108,56 @@ soonest(long long *at, long long t)
 }
 
 static void
-stop(int code)
+stop(struct watch *W, int code)
 {
-	if (!stopping) {
-		stopping = 1;
-		stop_at = now_us() + grace * 1000;
+	if (!W->stopping) {
+		W->stopping = 1;
+		W->stop_at = now_us() + W->grace * 1000;
 	}
-	if (code > stoprc)
-		stoprc = code;
+	if (code > W->stoprc)
+		W->stoprc = code;
 }
 
 /* An error of the spool is the end: stop the way SIGTERM does. */
 static void
-spool_error(void)
+spool_error(struct watch *W)
 {
 	if (errno == ESTALE) {
-		mq_tool_error(&q, "claim moved on");
+		mq_tool_error(&W->q, "claim moved on");
 		return;
 	}
-	stop(mq_tool_error(&q, NULL));
+	stop(W, mq_tool_error(&W->q, NULL));
 }
 
-/* Runs in the child, between fork and exec. */
-static void __dead2
-child(int body, int errfd, pid_t parent, const struct mq_claim *c)
+/* A handler's environment: where its message is and what it is. */
+static int
+environment(const struct watch *W, const struct mq_claim *c)
 {
 	char path[PATH_MAX], num[32];
+
+	snprintf(path, sizeof(path), "%s/cur/%s", W->q.path, c->name);
+	if (setenv("MQ_PATH", path, 1) < 0 ||
+	    setenv("MQ_ID", c->n.id, 1) < 0 ||
+	    setenv("MQ_QUEUE", W->q.path, 1) < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%lld", c->n.deliveries);
+	if (setenv("MQ_DELIVERIES", num, 1) < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%lld", mq_name_time(c->n.id));
+	return setenv("MQ_ENQUEUED", num, 1);
+}
+
+/*
+ * Runs in the child, between fork and exec.  A standard descriptor that
+ * mqwatch got closed is /dev/null opened for reading (mq_tool_init); a
+ * handler gets one it can write to.
+ */
+static void __dead2
+child(const struct watch *W, int body, int errfd, pid_t parent,
+    const struct mq_claim *c)
+{
 	sigset_t none;
-	int e;
+	int e, fd;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -136,22 +167,16 @@ child(int body, int errfd, pid_t parent, const struct mq_claim *c)
 	setpgid(0, 0);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(MQ_EXIT_TEMP);
-	if (dup2(body, STDIN_FILENO) < 0 ||
-	    (logfd >= 0 && (dup2(logfd, STDOUT_FILENO) < 0 ||
-	    dup2(logfd, STDERR_FILENO) < 0)))
+	if (dup2(body, STDIN_FILENO) < 0)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/cur/%s", q.path, c->name);
-	if (setenv("MQ_PATH", path, 1) < 0 ||
-	    setenv("MQ_ID", c->n.id, 1) < 0 ||
-	    setenv("MQ_QUEUE", q.path, 1) < 0)
+	for (fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++)
+		if (W->logfd >= 0 ? dup2(W->logfd, fd) < 0 :
+		    (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY &&
+		    (close(fd), open("/dev/null", O_WRONLY)) != fd)
+			goto fail;
+	if (environment(W, c) < 0)
 		goto fail;
-	snprintf(num, sizeof(num), "%lld", c->n.deliveries);
-	if (setenv("MQ_DELIVERIES", num, 1) < 0)
-		goto fail;
-	snprintf(num, sizeof(num), "%lld", mq_name_time(c->n.id));
-	if (setenv("MQ_ENQUEUED", num, 1) < 0)
-		goto fail;
-	execvp(cmd[0], cmd);
+	execvp(W->cmd[0], W->cmd);
 fail:
 	e = errno;
 	write(errfd, &e, sizeof(e));
@@ -164,56 +189,53 @@ fail:
  * (the error of exec itself comes back through a close-on-exec pipe).
  */
 static int
-spawn(struct job *j)
+spawn(struct watch *W, struct job *j)
 {
 	pid_t pid, parent = getpid();
-	int body, ep[2], e, st2;
+	int body, ep[2], e, st;
 	ssize_t r;
 
-	if ((body = mq_open_body(&q, MQ_CUR, j->c.name)) < 0)
+	if ((body = mq_open_body(&W->q, MQ_CUR, j->c.name)) < 0)
 		return -1;
-	if (pipe2(ep, O_CLOEXEC) < 0) {
+	ep[0] = ep[1] = -1;
+	if (pipe2(ep, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 		e = errno;
 		close(body);
-		errno = e;
-		return -2;
-	}
-	if ((pid = fork()) < 0) {
-		e = errno;
-		close(body);
-		close(ep[0]);
-		close(ep[1]);
+		if (ep[0] >= 0) {
+			close(ep[0]);
+			close(ep[1]);
+		}
 		errno = e;
 		return -2;
 	}
 	if (pid == 0)
-		child(body, ep[1], parent, &j->c);
+		child(W, body, ep[1], parent, &j->c);
 	close(body);
 	close(ep[1]);
 	while ((r = read(ep[0], &e, sizeof(e))) < 0 && errno == EINTR)
 		;
 	close(ep[0]);
 	if (r == sizeof(e)) {
-		while (waitpid(pid, &st2, 0) < 0 && errno == EINTR)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
 		errno = e;
 		return -2;
 	}
 	j->pid = pid;
 	j->killed = j->lost = 0;
-	j->beat = now_us() + timeout * 1000 / 3;
-	running++;
+	j->beat = now_us() + W->timeout * 1000 / 3;
+	W->running++;
 	return 0;
 }
 
 /* A handler is done: its exit status is the event, fate.c the rule. */
 static void
-finish(struct job *j, int status)
+finish(struct watch *W, struct job *j, int status)
 {
 	struct mq_verdict v;
 	enum mq_event ev;
 
-	running--;
+	W->running--;
 	j->pid = 0;
 	if (j->lost)
 		return;
@@ -226,30 +248,30 @@ finish(struct job *j, int status)
 	else
 		ev = MQ_EV_FAILED;
 	if (ev == MQ_EV_REJECTED)
-		warnx("%s/cur/%s: exit %d: to dead/", q.path, j->c.name,
+		warnx("%s/cur/%s: exit %d: to dead/", W->q.path, j->c.name,
 		    EXIT_PERMFAIL);
 	else if (ev == MQ_EV_FAILED && WIFEXITED(status))
-		warnx("%s/cur/%s: exit %d", q.path, j->c.name,
+		warnx("%s/cur/%s: exit %d", W->q.path, j->c.name,
 		    WEXITSTATUS(status));
 	else if (ev == MQ_EV_FAILED)
-		warnx("%s/cur/%s: %s", q.path, j->c.name,
+		warnx("%s/cur/%s: %s", W->q.path, j->c.name,
 		    strsignal(WTERMSIG(status)));
-	mq_fate(&q.cfg, &j->c.n, ev, mq_now_ms(), &v);
-	if (mq_settle(&q, MQ_CUR, j->c.name, &v, NULL, 0) < 0)
-		spool_error();
+	mq_fate(&W->q.cfg, &j->c.n, ev, mq_now_ms(), &v);
+	if (mq_settle(&W->q, MQ_CUR, j->c.name, &v, NULL, 0) < 0)
+		spool_error(W);
 }
 
 static void
-reap(void)
+reap_children(struct watch *W)
 {
 	pid_t pid;
 	size_t i;
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < njobs; i++)
-			if (jobs[i].pid == pid) {
-				finish(&jobs[i], status);
+		for (i = 0; i < W->njobs; i++)
+			if (W->jobs[i].pid == pid) {
+				finish(W, &W->jobs[i], status);
 				break;
 			}
 	}
@@ -257,115 +279,124 @@ reap(void)
 
 /* Keep a claim alive while its handler (or the pipe) holds it. */
 static void
-heartbeat(struct job *j, long long now)
+heartbeat(struct watch *W, struct job *j, long long now)
 {
 	if (j->lost || now < j->beat)
 		return;
-	j->beat = now + timeout * 1000 / 3;
-	if (mq_extend(&q, j->c.name, timeout) < 0) {
+	j->beat = now + W->timeout * 1000 / 3;
+	if (mq_extend(&W->q, j->c.name, W->timeout) < 0) {
 		if (errno == ESTALE)
 			j->lost = 1;
-		spool_error();
+		spool_error(W);
 	}
+}
+
+/* A claim whose handler could not start: r is spawn's -1 or -2. */
+static void
+not_started(struct watch *W, struct mq_claim *c, int r)
+{
+	int e = errno;
+
+	if (r == -1)
+		warn("%s/cur/%s", W->q.path, c->name);
+	else if (r == -2) {
+		/* A command that cannot start fails every message. */
+		warn("%s", W->cmd[0]);
+		stop(W, mq_exitcode(e));
+	}
+	if (mq_release(&W->q, c->name, r == -1 ?
+	    mq_backoff_ms(c->n.deliveries) : 0) < 0)
+		spool_error(W);
 }
 
 /* Claim for the free slots and start their handlers. */
 static void
-claim_jobs(long long *due)
+claim_jobs(struct watch *W)
 {
 	struct mq_claim c[64];
-	size_t free = njobs - running, n = 0, i, k = 0;
-	int r, e;
+	size_t free = W->njobs - W->running, n = 0, i, k = 0;
+	int r;
 
 	if (free > sizeof(c) / sizeof(c[0]))
 		free = sizeof(c) / sizeof(c[0]);
-	if (count > 0 && (long long)free > count - handed)
-		free = (size_t)(count - handed);
+	if (W->count > 0 && (long long)free > W->count - W->handed)
+		free = (size_t)(W->count - W->handed);
 	if (free == 0)
 		return;
-	if (mq_walk_claim(&q, &walk, free, timeout, getpid(), c, &n,
-	    due) < 0) {
-		spool_error();
+	if (mq_walk_claim(&W->q, &W->walk, free, W->timeout, getpid(), c, &n,
+	    &W->due) < 0) {
+		spool_error(W);
 		return;
 	}
-	more = n == free;
+	W->more = n == free;
 	/* The claims are durable before anything acts on them. */
-	if (n > 0 && mq_sync(&q) < 0) {
-		stop(mq_tool_error(&q, NULL));
+	if (n > 0 && mq_sync(&W->q) < 0) {
+		stop(W, mq_tool_error(&W->q, NULL));
 		for (i = 0; i < n; i++)
-			mq_release(&q, c[i].name, 0);
+			mq_release(&W->q, c[i].name, 0);
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		while (jobs[k].pid != 0)
+		while (W->jobs[k].pid != 0)
 			k++;
-		jobs[k].c = c[i];
-		r = stopping ? 0 : spawn(&jobs[k]);
-		if (r == 0 && !stopping) {
-			handed++;
-			continue;
-		}
-		e = errno;
-		if (r == -1)
-			warn("%s/cur/%s", q.path, c[i].name);
-		else if (r == -2) {
-			/* A command that cannot start fails every message. */
-			warn("%s", cmd[0]);
-			stop(mq_exitcode(e));
-		}
-		if (mq_release(&q, c[i].name, r == -1 ? mq_backoff_ms(
-		    c[i].n.deliveries) : 0) < 0)
-			spool_error();
+		W->jobs[k].c = c[i];
+		r = W->stopping ? 0 : spawn(W, &W->jobs[k]);
+		if (r == 0 && !W->stopping)
+			W->handed++;
+		else
+			not_started(W, &c[i], r);
 	}
 }
 
 /* Without a command: print one claim's path once the pipe is empty. */
 static void
-claim_line(long long *due)
+claim_line(struct watch *W)
 {
 	char line[PATH_MAX + 2];
 	size_t n;
 	int len;
 
-	if (count > 0 && handed >= count)
+	if (W->count > 0 && W->handed >= W->count)
 		return;
-	if (mq_walk_claim(&q, &walk, 1, timeout, 0, &pend.c, &n, due) < 0) {
-		spool_error();
+	if (mq_walk_claim(&W->q, &W->walk, 1, W->timeout, 0, &W->pend.c, &n,
+	    &W->due) < 0) {
+		spool_error(W);
 		return;
 	}
-	more = n == 1;
+	W->more = n == 1;
 	if (n == 0)
 		return;
-	len = snprintf(line, sizeof(line), "%s/cur/%s%c", q.path,
-	    pend.c.name, eol);
-	if (mq_sync(&q) < 0 || len >= (int)sizeof(line)) {
+	len = snprintf(line, sizeof(line), "%s/cur/%s%c", W->q.path,
+	    W->pend.c.name, W->eol);
+	if (mq_sync(&W->q) < 0 || len >= (int)sizeof(line)) {
 		if (len >= (int)sizeof(line))
 			errno = ENAMETOOLONG;
-		stop(mq_tool_error(&q, NULL));
-		mq_release(&q, pend.c.name, 0);
+		stop(W, mq_tool_error(&W->q, NULL));
+		mq_release(&W->q, W->pend.c.name, 0);
 		return;
 	}
 	if (mq_write_all(STDOUT_FILENO, line, (size_t)len) < 0) {
 		warn("stdout");
-		stop(MQ_EXIT_TEMP);
-		if (mq_release(&q, pend.c.name, 0) < 0)
-			spool_error();
+		stop(W, MQ_EXIT_TEMP);
+		if (mq_release(&W->q, W->pend.c.name, 0) < 0)
+			spool_error(W);
 		return;
 	}
-	handed++;
-	if (!outpipe)
+	W->handed++;
+	if (!W->outpipe)
 		return;
-	pend.pid = 1;
-	pend.lost = 0;
-	pend.beat = now_us() + timeout * 1000 / 3;
-	check_us = TAKEN_MIN_US;
-	check_at = now_us() + check_us;
+	W->pend.pid = 1;
+	W->pend.lost = 0;
+	W->pend.beat = now_us() + W->timeout * 1000 / 3;
+	W->check_us = TAKEN_MIN_US;
+	W->check_at = now_us() + W->check_us;
 }
 
 /* Has the reader taken the line?  Then the claim is the reader's. */
 static void
-check_taken(long long now)
+check_taken(struct watch *W, long long now)
 {
+	long long deadline;
 	int left;
 
 	/*
@@ -373,263 +404,300 @@ check_taken(long long now)
 	 * usually taken the line already, and the back-off timer (plus the
 	 * timer slack) would add ~150 us to every push.
 	 */
-	if (!pend.pid || (now < check_at && !arrived))
+	if (!W->pend.pid || (now < W->check_at && !W->arrived))
 		return;
-	arrived = 0;
+	W->arrived = 0;
 	if (ioctl(STDOUT_FILENO, FIONREAD, &left) < 0 || left == 0) {
-		pend.pid = 0;
-		more = 1; /* claim the next one now, not after a sleep */
+		W->pend.pid = 0;
+		W->more = 1; /* claim the next one now, not after a sleep */
 		/* Give the reader a whole timeout if ours is partly gone. */
-		long long deadline = pend.beat + timeout * 1000 * 2 / 3;
-		if (!pend.lost && deadline - now < timeout * 1000 * 9 / 10 &&
-		    mq_extend(&q, pend.c.name, timeout) < 0 && errno != ESTALE)
-			spool_error();
+		deadline = W->pend.beat + W->timeout * 1000 * 2 / 3;
+		if (!W->pend.lost &&
+		    deadline - now < W->timeout * 1000 * 9 / 10 &&
+		    mq_extend(&W->q, W->pend.c.name, W->timeout) < 0 &&
+		    errno != ESTALE)
+			spool_error(W);
 		return;
 	}
-	check_us = check_us * 2 > TAKEN_MAX_US ? TAKEN_MAX_US : check_us * 2;
-	check_at = now + check_us;
+	W->check_us = W->check_us * 2 > TAKEN_MAX_US ? TAKEN_MAX_US :
+	    W->check_us * 2;
+	W->check_at = now + W->check_us;
 }
 
 /* A line nobody will read: its claim is still ours to give back. */
 static void
-release_pending(void)
+release_pending(struct watch *W)
 {
-	if (!pend.pid)
+	if (!W->pend.pid)
 		return;
-	pend.pid = 0;
-	if (!pend.lost && mq_release(&q, pend.c.name, 0) < 0 &&
+	W->pend.pid = 0;
+	if (!W->pend.lost && mq_release(&W->q, W->pend.c.name, 0) < 0 &&
 	    errno != ESTALE)
-		spool_error();
+		spool_error(W);
 }
 
 static void
-signals(int sfd, long long now)
+signals(struct watch *W, long long now)
 {
 	struct signalfd_siginfo si;
 	size_t i;
 
-	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+	while (read(W->sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo != SIGTERM && si.ssi_signo != SIGINT)
 			continue;
-		if (stopping)
-			stop_at = now; /* a second signal: no more grace */
-		stop(MQ_EXIT_OK);
+		if (W->stopping)
+			W->stop_at = now; /* a second signal: no more grace */
+		stop(W, MQ_EXIT_OK);
 	}
-	if (!stopping || stop_at == 0 || now < stop_at)
+	if (!W->stopping || W->stop_at == 0 || now < W->stop_at)
 		return;
-	for (i = 0; i < njobs; i++)
-		if (jobs[i].pid > 0 && !jobs[i].killed) {
-			kill(-jobs[i].pid, SIGKILL);
-			kill(jobs[i].pid, SIGKILL);
-			jobs[i].killed = 1;
-			stop(MQ_EXIT_TEMP);
+	for (i = 0; i < W->njobs; i++)
+		if (W->jobs[i].pid > 0 && !W->jobs[i].killed) {
+			kill(-W->jobs[i].pid, SIGKILL);
+			kill(W->jobs[i].pid, SIGKILL);
+			W->jobs[i].killed = 1;
+			stop(W, MQ_EXIT_TEMP);
 		}
-	stop_at = 0; /* done: no more timer */
+	W->stop_at = 0; /* done: no more timer */
 }
 
-/* Every descriptor a handler gets must be one it expects. */
+/* The work of one turn: finished handlers, claims, heartbeats, the pipe. */
 static void
-std_fds(void)
+work(struct watch *W)
 {
-	int fd;
+	long long before = W->handed, now;
+	size_t i;
 
-	for (fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) < 0 &&
-		    open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
-			err(MQ_EXIT_TEMP, "/dev/null");
+	reap_children(W);
+	W->due = 0;
+	W->more = 0;
+	if (!W->stopping && W->cmd != NULL)
+		claim_jobs(W);
+	else if (!W->stopping && !W->pend.pid)
+		claim_line(W);
+	now = now_us();
+	if (W->handed != before || W->running > 0 || W->pend.pid)
+		W->idle_since = now;
+	for (i = 0; i < W->njobs; i++)
+		if (W->jobs[i].pid > 0)
+			heartbeat(W, &W->jobs[i], now);
+	if (W->pend.pid)
+		heartbeat(W, &W->pend, now);
+	check_taken(W, now);
+	if (W->stopping)
+		release_pending(W);
+	if (mq_sync(&W->q) < 0)
+		stop(W, mq_tool_error(&W->q, NULL));
 }
 
-int
-main(int argc, char *argv[])
+/* Is the loop over: stopped and drained, -n count reached, idle? */
+static int
+over(struct watch *W, long long now)
 {
-	struct mq_watch *w;
+	int busy = W->running > 0 || W->pend.pid;
+
+	if (W->stopping && W->running == 0)
+		return 1;
+	if (W->count > 0 && W->handed >= W->count && !busy)
+		return 1;
+	if (W->idle > 0 && !busy && now - W->idle_since >= W->idle * 1000) {
+		W->stoprc = W->handed > 0 ? MQ_EXIT_OK : MQ_EXIT_EMPTY;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The next thing that has a time (us, 0: none); *listen says whether an
+ * arrival would matter now (a free slot, no line waiting).
+ */
+static long long
+next_deadline(struct watch *W, long long now, int *listen)
+{
+	long long wake = 0;
+	size_t i;
+
+	*listen = !W->stopping && (W->count == 0 || W->handed < W->count) &&
+	    (W->cmd != NULL ? W->running < W->njobs : !W->pend.pid);
+	for (i = 0; i < W->njobs; i++)
+		if (W->jobs[i].pid > 0)
+			soonest(&wake, W->jobs[i].beat);
+	if (W->pend.pid) {
+		soonest(&wake, W->pend.beat);
+		soonest(&wake, W->check_at);
+	}
+	if (*listen && W->more)
+		wake = now; /* the walk is not at its end */
+	if (*listen && W->due > 0)
+		soonest(&wake, W->due * 1000);
+	if (*listen && mq_watch_fd(W->w) < 0)
+		soonest(&wake, now + MQ_POLL_MS * 1000);
+	if (W->stopping)
+		soonest(&wake, W->stop_at);
+	if (W->idle > 0 && W->running == 0 && !W->pend.pid)
+		soonest(&wake, W->idle_since + W->idle * 1000);
+	return wake;
+}
+
+/* Sleep until wake (us, 0: forever) or an event, and take the events. */
+static void
+wait_dispatch(struct watch *W, long long wake, int listen)
+{
 	struct pollfd pfd[3];
-	struct stat st;
 	struct timespec ts;
-	sigset_t mask;
-	const char *e, *logpath = NULL;
-	long long now, wake, due = 0, idle_since, done_before, jn = 1;
-	int ch, polling = 0, sfd, wfd, r, dopoll;
+	long long left;
+	int r;
+
+	pfd[0].fd = W->sfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = listen || (W->pend.pid && !W->stopping) ?
+	    mq_watch_fd(W->w) : -1;
+	pfd[1].events = POLLIN;
+	/* The reader gone (POLLERR) while a line waits in the pipe. */
+	pfd[2].fd = W->pend.pid ? STDOUT_FILENO : -1;
+	pfd[2].events = 0;
+	left = wake > 0 ? wake - now_us() : 0;
+	ts.tv_sec = left > 0 ? left / 1000000 : 0;
+	ts.tv_nsec = left > 0 ? left % 1000000 * 1000 : 0;
+	r = ppoll(pfd, 3, wake > 0 ? &ts : NULL, NULL);
+	if (r < 0 && errno != EINTR)
+		err(MQ_EXIT_TEMP, "poll");
+	if (r > 0 && (pfd[1].revents & POLLIN)) {
+		W->arrived = 1;
+		/*
+		 * A hint only: we get here with the walk at its end (a claim
+		 * got fewer than asked), so the next claim rescans; that
+		 * covers every event, IN_Q_OVERFLOW (events lost) too.
+		 * Resetting a walk on every event would rescan a long backlog
+		 * for each message: our own renames into cur/ raise events.
+		 */
+		mq_watch_drain(W->w);
+	}
+	if (r > 0 && (pfd[2].revents & (POLLERR | POLLHUP))) {
+		warnx("stdout: the reader is gone");
+		release_pending(W);
+		stop(W, MQ_EXIT_TEMP);
+	}
+	signals(W, now_us());
+}
+
+static void
+options(struct watch *W, int argc, char *argv[])
+{
+	const char *e;
+	int ch;
 
 	while ((ch = getopt(argc, argv, "+0Pi:j:k:n:o:t:")) != -1) {
 		switch (ch) {
 		case '0':
-			eol = '\0';
+			W->eol = '\0';
 			break;
 		case 'P':
-			polling = 1;
+			W->polling = 1;
 			break;
 		case 'i':
-			if (mq_parse_duration(optarg, &idle) < 0 || idle == 0)
+			if (mq_parse_duration(optarg, &W->idle) < 0 ||
+			    W->idle == 0)
 				errx(MQ_EXIT_USAGE, "-i %s: bad duration", optarg);
 			break;
 		case 'j':
-			jn = strtonum(optarg, 1, MAXJOBS, &e);
+			W->njobs = (size_t)strtonum(optarg, 1, MAXJOBS, &e);
 			if (e)
 				errx(MQ_EXIT_USAGE, "-j %s: %s (1 to %d)", optarg,
 				    e, MAXJOBS);
 			break;
 		case 'k':
-			if (mq_parse_duration(optarg, &grace) < 0)
+			if (mq_parse_duration(optarg, &W->grace) < 0)
 				errx(MQ_EXIT_USAGE, "-k %s: bad duration", optarg);
 			break;
 		case 'n':
-			count = strtonum(optarg, 1, LLONG_MAX, &e);
+			W->count = strtonum(optarg, 1, LLONG_MAX, &e);
 			if (e)
 				errx(MQ_EXIT_USAGE, "-n %s: %s", optarg, e);
 			break;
 		case 'o':
-			logpath = optarg;
+			W->logpath = optarg;
 			break;
 		case 't':
-			if (mq_parse_duration(optarg, &timeout) < 0 ||
-			    timeout < 3)
+			if (mq_parse_duration(optarg, &W->timeout) < 0 ||
+			    W->timeout < 3)
 				errx(MQ_EXIT_USAGE, "-t %s: bad duration", optarg);
 			break;
 		default:
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1 || (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3)))
-		usage();
-	if (argc > 1)
-		cmd = argv + 2;
-	if (cmd == NULL && (jn > 1 || logpath))
-		errx(MQ_EXIT_USAGE, "-j and -o need a command");
-	if (cmd != NULL && eol == '\0')
-		errx(MQ_EXIT_USAGE, "-0 is for the mode without a command");
-	njobs = (size_t)jn;
+}
 
-	umask(0);
-	std_fds();
-	signal(SIGPIPE, SIG_IGN);
-	if (logpath && (logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND |
-	    O_NOCTTY | O_CLOEXEC, 0600)) < 0)
-		err(mq_exitcode(errno), "%s", logpath);
-	if (mq_open(&q, mq_tool_path(argv[0]), 0, 0) < 0)
-		return mq_tool_open_error(&q, argv[0]);
-	q.skipped = mq_tool_skipped;
-	if (timeout < 0)
-		timeout = q.cfg.timeout_ms;
-	if ((jobs = calloc(njobs, sizeof(*jobs))) == NULL)
+/* Open what the loop needs; the watch before the first scan. */
+static void
+setup(struct watch *W, const char *queue)
+{
+	struct stat st;
+	sigset_t mask;
+
+	if (W->logpath && (W->logfd = open(W->logpath, O_WRONLY | O_CREAT |
+	    O_APPEND | O_NOCTTY | O_CLOEXEC, 0600)) < 0)
+		err(mq_exitcode(errno), "%s", W->logpath);
+	if (mq_open(&W->q, queue, 0, 0) < 0)
+		exit(mq_tool_open_error(&W->q, queue));
+	W->q.skipped = mq_tool_skipped;
+	if (W->timeout < 0)
+		W->timeout = W->q.cfg.timeout_ms;
+	if ((W->jobs = calloc(W->njobs, sizeof(*W->jobs))) == NULL)
 		err(MQ_EXIT_TEMP, "malloc");
-	outpipe = cmd == NULL && fstat(STDOUT_FILENO, &st) == 0 &&
+	W->outpipe = W->cmd == NULL && fstat(STDOUT_FILENO, &st) == 0 &&
 	    S_ISFIFO(st.st_mode);
-
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
-	    (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+	    (W->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		err(MQ_EXIT_TEMP, "signalfd");
 	/* Subscribe before the first scan: no arrival falls in between. */
-	if ((w = mq_watch_open(&q, polling)) == NULL)
+	if ((W->w = mq_watch_open(&W->q, W->polling)) == NULL)
 		err(MQ_EXIT_TEMP, "inotify");
-	wfd = mq_watch_fd(w);
+}
 
-	idle_since = now_us();
+int
+main(int argc, char *argv[])
+{
+	static struct watch W = { .njobs = 1, .timeout = -1, .grace = 10000,
+		.logfd = -1, .eol = '\n' };
+	long long now, wake;
+	int listen;
+
+	options(&W, argc, argv);
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3)))
+		usage();
+	if (argc > 1)
+		W.cmd = argv + 2;
+	if (W.cmd == NULL && (W.njobs > 1 || W.logpath))
+		errx(MQ_EXIT_USAGE, "-j and -o need a command");
+	if (W.cmd != NULL && W.eol == '\0')
+		errx(MQ_EXIT_USAGE, "-0 is for the mode without a command");
+
+	mq_tool_init();
+	setup(&W, mq_tool_path(argv[0]));
+	/* The loop of a daemon: work, next deadline, wait, dispatch. */
+	W.idle_since = now_us();
 	for (;;) {
+		work(&W);
 		now = now_us();
-		reap();
-		done_before = handed;
-		due = 0;
-		more = 0;
-		if (!stopping && cmd != NULL)
-			claim_jobs(&due);
-		else if (!stopping && !pend.pid)
-			claim_line(&due);
-		now = now_us();
-		if (handed != done_before || running > 0 || pend.pid)
-			idle_since = now;
-		for (size_t i = 0; i < njobs; i++)
-			if (jobs[i].pid > 0)
-				heartbeat(&jobs[i], now);
-		if (pend.pid)
-			heartbeat(&pend, now);
-		check_taken(now);
-		if (stopping)
-			release_pending();
-		if (mq_sync(&q) < 0)
-			stop(mq_tool_error(&q, NULL));
-
-		if (stopping && running == 0)
+		if (over(&W, now))
 			break;
-		if (count > 0 && handed >= count && running == 0 &&
-		    !pend.pid)
-			break;
-		if (idle > 0 && running == 0 && !pend.pid &&
-		    now - idle_since >= idle * 1000) {
-			stoprc = handed > 0 ? MQ_EXIT_OK : MQ_EXIT_EMPTY;
-			break;
-		}
-
-		/* Sleep until the next thing that has a time, or an event. */
-		wake = 0;
-		dopoll = !stopping && (count == 0 || handed < count) &&
-		    (cmd != NULL ? running < njobs : !pend.pid);
-		for (size_t i = 0; i < njobs; i++)
-			if (jobs[i].pid > 0)
-				soonest(&wake, jobs[i].beat);
-		if (pend.pid) {
-			soonest(&wake, pend.beat);
-			soonest(&wake, check_at);
-		}
-		if (dopoll && more)
-			wake = now; /* the walk is not at its end */
-		if (dopoll && due > 0)
-			soonest(&wake, due * 1000);
-		if (dopoll && wfd < 0)
-			soonest(&wake, now + MQ_POLL_MS * 1000);
-		if (stopping)
-			soonest(&wake, stop_at);
-		if (idle > 0 && running == 0 && !pend.pid)
-			soonest(&wake, idle_since + idle * 1000);
-		pfd[0].fd = sfd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = dopoll || (pend.pid && !stopping) ? wfd : -1;
-		pfd[1].events = POLLIN;
-		/* The reader gone (POLLERR) while a line waits in the pipe. */
-		pfd[2].fd = pend.pid ? STDOUT_FILENO : -1;
-		pfd[2].events = 0;
-		if (wake > 0) {
-			long long left = wake - now_us();
-			if (left < 0)
-				left = 0;
-			ts.tv_sec = left / 1000000;
-			ts.tv_nsec = left % 1000000 * 1000;
-		}
-		r = ppoll(pfd, 3, wake > 0 ? &ts : NULL, NULL);
-		if (r < 0 && errno != EINTR)
-			err(MQ_EXIT_TEMP, "poll");
-		now = now_us();
-		if (r > 0 && (pfd[1].revents & POLLIN)) {
-			arrived = 1;
-			/*
-			 * A hint only: we get here with the walk at its end
-			 * (a claim got fewer than asked), so the next claim
-			 * rescans; that covers every event, IN_Q_OVERFLOW
-			 * (events lost) too.  Resetting a walk on every event
-			 * would rescan a long backlog for each message: our
-			 * own renames into cur/ raise events.
-			 */
-			mq_watch_drain(w);
-		}
-		if (r > 0 && (pfd[2].revents & (POLLERR | POLLHUP))) {
-			warnx("stdout: the reader is gone");
-			release_pending();
-			stop(MQ_EXIT_TEMP);
-		}
-		signals(sfd, now);
+		wake = next_deadline(&W, now, &listen);
+		wait_dispatch(&W, wake, listen);
 	}
-	mq_watch_close(w);
-	close(sfd);
-	mq_walk_free(&walk);
-	free(jobs);
-	if (mq_sync(&q) < 0)
-		stoprc = mq_tool_error(&q, NULL);
-	mq_close(&q);
-	return stoprc;
+	mq_watch_close(W.w);
+	close(W.sfd);
+	mq_walk_free(&W.walk);
+	free(W.jobs);
+	if (mq_sync(&W.q) < 0)
+		W.stoprc = mq_tool_error(&W.q, NULL);
+	mq_close(&W.q);
+	return W.stoprc;
 }
