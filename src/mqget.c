@@ -95,17 +95,80 @@ print_claim(struct mq_queue *q, const struct mq_claim *c, int eol)
 	return mq_write_all(STDOUT_FILENO, line, (size_t)len);
 }
 
+/*
+ * Claim up to count; with wait > 0, wait for a message until then, woken
+ * by inotify (the watch is opened before the first scan) and by a timer
+ * for delayed messages and expiring claims.  Returns how many, or exits.
+ */
+static size_t
+claim(struct mq_queue *q, struct mq_claim *c, size_t count,
+    long long timeout, pid_t owner, long long wait)
+{
+	struct mq_watch *w = NULL;
+	long long until = 0, next;
+	size_t n;
+
+	if (wait > 0) {
+		until = mq_now_ms() + wait;
+		if ((w = mq_watch_open(q, 0)) == NULL)
+			err(MQ_EXIT_TEMP, "inotify");
+	}
+	for (;;) {
+		if (mq_claim(q, count, timeout, owner, c, &n, &next) < 0)
+			exit(mq_tool_error(q, NULL));
+		if (n > 0 || wait == 0 || mq_now_ms() >= until)
+			break;
+		if (mq_watch_wait(w, next && next < until ? next : until) < 0 &&
+		    errno != EINTR)
+			err(MQ_EXIT_TEMP, "%s: wait", q->path);
+	}
+	mq_watch_close(w);
+	return n;
+}
+
+/*
+ * Hand the claims over: their paths, or (-b) their bodies, each then
+ * acknowledged.  What could not be handed over is given back, uncounted.
+ */
+static int
+handout(struct mq_queue *q, struct mq_claim *c, size_t n, int body, int eol)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		if (body) {
+			if (cat_body(q, c[i].name) < 0 ||
+			    (eol == '\0' && mq_write_all(1, "", 1) < 0)) {
+				warn("%s/cur/%s", q->path, c[i].name);
+				unclaim_from(q, c, i, n);
+				return MQ_EXIT_TEMP;
+			}
+			if (mq_ack(q, c[i].name) < 0)
+				rc = mq_tool_error(q, NULL);
+			continue;
+		}
+		if (print_claim(q, &c[i], eol) < 0) {
+			/* Nobody got these paths: give the claims back. */
+			warn("stdout");
+			unclaim_from(q, c, i, n);
+			return MQ_EXIT_TEMP;
+		}
+	}
+	if (body && mq_sync(q) < 0)
+		rc = mq_tool_error(q, NULL);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct mq_queue q;
 	struct mq_claim *c;
-	struct mq_watch *w = NULL;
-	long long timeout = -1, wait = 0, until = 0, next;
-	long long count = 1, owner = 0;
+	long long timeout = -1, wait = 0, count = 1, owner = 0;
 	const char *e;
-	size_t n = 0, i;
-	int ch, body = 0, eol = '\n', r, rc = 0;
+	size_t n;
+	int ch, body = 0, eol = '\n', rc;
 
 	while ((ch = getopt(argc, argv, "0bn:p:t:w:")) != -1) {
 		switch (ch) {
@@ -152,50 +215,13 @@ main(int argc, char *argv[])
 		timeout = q.cfg.timeout_ms;
 	if ((c = calloc((size_t)count, sizeof(*c))) == NULL)
 		err(MQ_EXIT_TEMP, "malloc");
-	/* Subscribe before the first scan: no arrival falls in between. */
-	if (wait > 0) {
-		until = mq_now_ms() + wait;
-		if ((w = mq_watch_open(&q, 0)) == NULL)
-			err(MQ_EXIT_TEMP, "inotify");
-	}
-	for (;;) {
-		if (mq_claim(&q, (size_t)count, timeout, (pid_t)owner, c, &n,
-		    &next) < 0)
-			return mq_tool_error(&q, NULL);
-		if (n > 0 || wait == 0 || mq_now_ms() >= until)
-			break;
-		r = mq_watch_wait(w, next && next < until ? next : until);
-		if (r < 0 && errno != EINTR)
-			err(MQ_EXIT_TEMP, "%s: wait", q.path);
-	}
-	mq_watch_close(w);
-	if (n == 0)
+	if ((n = claim(&q, c, (size_t)count, timeout, (pid_t)owner,
+	    wait)) == 0)
 		return MQ_EXIT_EMPTY;
-	if (mq_sync(&q) < 0) {
-		/* Not durable: hand nothing out; the claims will expire. */
+	/* Not durable: hand nothing out; the claims will expire. */
+	if (mq_sync(&q) < 0)
 		return mq_tool_error(&q, NULL);
-	}
-	for (i = 0; i < n; i++) {
-		if (body) {
-			if (cat_body(&q, c[i].name) < 0 ||
-			    (eol == '\0' && mq_write_all(1, "", 1) < 0)) {
-				warn("%s/cur/%s", q.path, c[i].name);
-				unclaim_from(&q, c, i, n);
-				return MQ_EXIT_TEMP;
-			}
-			if (mq_ack(&q, c[i].name) < 0)
-				rc = mq_tool_error(&q, NULL);
-			continue;
-		}
-		if (print_claim(&q, &c[i], eol) < 0) {
-			/* Nobody got these paths: give the claims back. */
-			warn("stdout");
-			unclaim_from(&q, c, i, n);
-			return MQ_EXIT_TEMP;
-		}
-	}
-	if (body && mq_sync(&q) < 0)
-		rc = mq_tool_error(&q, NULL);
+	rc = handout(&q, c, n, body, eol);
 	free(c);
 	mq_close(&q);
 	return rc;

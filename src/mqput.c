@@ -230,15 +230,74 @@ put_one(struct mq_queue *q, struct mq_put *p, int fd, const char *what)
 	return mq_exitcode(errno);
 }
 
+/* Each input (stdin, or the files after the queue) in turn. */
+static void
+put_inputs(struct mq_queue *q, struct mq_put *p, int argc, char *argv[],
+    int delim)
+{
+	int i, fd, r;
+
+	for (i = 1; i < argc || (i == 1 && argc == 1); i++) {
+		const char *what = argc == 1 ? "stdin" : argv[i];
+		if (argc == 1)
+			fd = 0;
+		else if ((fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
+			warn("%s", argv[i]);
+			mq_tool_tally(mq_exitcode(errno));
+			continue;
+		}
+		infd = fd;
+		if (gotsig)
+			break;
+		if (delim >= 0)
+			r = put_stream(q, p, fd, what, delim);
+		else
+			r = put_one(q, p, fd, what);
+		if (fd != 0)
+			close(fd);
+		mq_tool_tally(r);
+		if (gotsig)
+			break;
+		if (delim < 0 && mq_put_pending(p) >= BATCH)
+			mq_tool_tally(commit(q, p));
+	}
+}
+
+/* Nothing half-done stays behind; die as the signal asks. */
+static void __dead2
+interrupted(struct mq_queue *q, struct mq_put *p)
+{
+	mq_put_abort(p);
+	mq_tool_flush();
+	warnx("%s: interrupted; messages not printed were not enqueued",
+	    q->path);
+	signal(gotsig, SIG_DFL);
+	raise(gotsig);
+	exit(MQ_EXIT_TEMP);
+}
+
+/* No SA_RESTART: a signal must interrupt a read of a silent input. */
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onsig;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct mq_queue q;
 	struct mq_put *p;
-	struct sigaction sa;
 	long long delay = 0, ttl = -1, size = -1;
 	int c, create = 0, group = 0, quiet = 0, nosync = 0, delim = 0;
-	int r, i, fd;
 
 	while ((c = getopt(argc, argv, "0cd:e:glqSs:")) != -1) {
 		switch (c) {
@@ -288,14 +347,7 @@ main(int argc, char *argv[])
 		delim = -1;
 
 	mq_tool_init();
-	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	/* No SA_RESTART: a signal must interrupt a read of a silent input. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	catch_signals();
 
 	if (mq_open(&q, mq_tool_path(argv[0]), create, group) < 0)
 		return mq_tool_open_error(&q, argv[0]);
@@ -308,40 +360,9 @@ main(int argc, char *argv[])
 	if (quiet && freopen("/dev/null", "w", stdout) == NULL)
 		err(MQ_EXIT_TEMP, "/dev/null");
 
-	for (i = 1; i < argc || (i == 1 && argc == 1); i++) {
-		const char *what = argc == 1 ? "stdin" : argv[i];
-		if (argc == 1)
-			fd = 0;
-		else if ((fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
-			warn("%s", argv[i]);
-			mq_tool_tally(mq_exitcode(errno));
-			continue;
-		}
-		infd = fd;
-		if (gotsig)
-			break;
-		if (delim >= 0)
-			r = put_stream(&q, p, fd, what, delim);
-		else
-			r = put_one(&q, p, fd, what);
-		if (fd != 0)
-			close(fd);
-		mq_tool_tally(r);
-		if (gotsig)
-			break;
-		if (delim < 0 && mq_put_pending(p) >= BATCH)
-			mq_tool_tally(commit(&q, p));
-	}
-	if (gotsig) {
-		/* Nothing half-done stays behind; die as the signal asks. */
-		mq_put_abort(p);
-		mq_tool_flush();
-		warnx("%s: interrupted; messages not printed were not enqueued",
-		    q.path);
-		signal(gotsig, SIG_DFL);
-		raise(gotsig);
-		return MQ_EXIT_TEMP;
-	}
+	put_inputs(&q, p, argc, argv, delim);
+	if (gotsig)
+		interrupted(&q, p);
 	if (mq_put_pending(p) > 0)
 		mq_tool_tally(commit(&q, p));
 	mq_put_end(p);

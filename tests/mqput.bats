@@ -332,23 +332,6 @@ ids_in() {
 	[[ $output == *"mqput: stdout: Bad file descriptor"* ]]
 }
 
-@test "a failed fsync of new/ after the rename gives the id and exit 4" {
-	mkq q
-	# fsync 1 is the message's file, fsync 2 is new/.
-	run -4 --separate-stderr strace -f -o /dev/null \
-	    -e inject=fsync:error=EIO:when=2 mqput q <<<x
-	[ "$(count q/new)" = 1 ]
-	[ -e "q/new/$output" ]
-	[[ $stderr == *"mqput: q/new: Input/output error"* ]]
-	[[ $stderr == *"1 message visible in new/ but maybe not durable"* ]]
-	# An fsync failure before the rename leaves nothing, and no id.
-	run -111 --separate-stderr strace -f -o /dev/null \
-	    -e inject=fsync:error=EIO:when=1 mqput q <<<y
-	[ -z "$output" ]
-	[ "$(count q/new)" = 1 ]
-	[ "$(count q/tmp)" = 0 ]
-}
-
 @test "mqput into a full pipe reader that went away is an error" {
 	mkq q
 	set +o pipefail

@@ -341,105 +341,127 @@ claim_indexed(struct mq_queue *q, struct mq_index *ix, size_t max,
 	return 0;
 }
 
-int
-mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
-    struct mq_claim *out, size_t *nout, long long *next_ms)
-{
-	struct mq_scan s;
-	struct mq_index ix;
-	long long now, due = 0;
-	size_t i, got = 0, pass, sorted, nnew, nidx;
-	unsigned char *tried = NULL;
-	const char *name, **idx;
-	enum mq_dir dir;
-	int r, rc = 0, lost, ixstate;
+/* What one claim call works with. */
+struct claimer {
+	struct mq_queue *q;
+	size_t max, got;
+	long long now, timeout_ms, due;
+	pid_t owner;
+	struct mq_claim *out;
+};
 
-	memset(&s, 0, sizeof(s));
-	*nout = 0;
-	now = mq_now_ms();
-	ixstate = mq_index_open(q, &ix, now);
-	if (ixstate == 1) {
-		rc = claim_indexed(q, &ix, max, now, timeout_ms, owner, out,
-		    &got, &due);
-		mq_index_close(&ix);
-		if (got == max || rc < 0)
-			goto done;
-	}
-	/* The index is spent, old or absent: scan, and index for the next. */
-	if (mq_scan(q, MQ_NEW, &s) < 0) {
-		mq_scan_free(&s);
-		rc = -1;
-		goto done;
-	}
-	nnew = s.n;
-	if (mq_scan(q, MQ_CUR, &s) < 0) {
-		mq_scan_free(&s);
-		rc = -1;
-		goto done;
-	}
-	/* Only the head of the queue is sorted unless the claim runs past it. */
-	sorted = max + MQ_INDEX_MAX + 256;
-	mq_scan_sort_head(&s, sorted);
-	if (s.n && (tried = calloc(s.n, 1)) == NULL) {
-		mq_scan_free(&s);
-		rc = -1;
-		goto done;
-	}
-	/*
-	 * Pass 0 goes in order, but after losing a race it jumps a short
-	 * random distance ahead, so that concurrent claimers spread out
-	 * instead of all fighting for the head; pass 1 takes what was jumped.
-	 */
-	for (pass = 0; pass < 2 && got < max; pass++) {
-		for (i = 0; i < s.n && got < max; i++) {
-			if (i >= sorted && sorted < s.n) {
-				mq_scan_sort_tail(&s, sorted);
-				sorted = s.n;
+/*
+ * Walk a scan in id order.  Pass 0 goes in order, but after losing a race
+ * it jumps a short random distance ahead, so that concurrent claimers
+ * spread out instead of all fighting for the head; pass 1 takes what was
+ * jumped.  Only the head is sorted (*sorted entries) unless the claim runs
+ * past it.
+ */
+static int
+claim_scanned(struct claimer *k, struct mq_scan *s, unsigned char *tried,
+    size_t *sorted)
+{
+	size_t i, pass;
+	int r, lost;
+
+	for (pass = 0; pass < 2 && k->got < k->max; pass++) {
+		for (i = 0; i < s->n && k->got < k->max; i++) {
+			if (i >= *sorted && *sorted < s->n) {
+				mq_scan_sort_tail(s, *sorted);
+				*sorted = s->n;
 			}
 			if (tried[i])
 				continue;
 			tried[i] = 1;
-			name = mq_scan_name(&s, i);
-			dir = s.e[i].dir;
-			r = consider(q, dir, name, now, timeout_ms, owner, &due,
-			    &out[got], &lost);
-			if (r < 0) {
-				rc = -1;
-				break;
-			}
-			if (r == 1) {
-				got++;
-				continue;
-			}
-			if (lost && pass == 0 && s.n - i > 2)
-				i += arc4random_uniform(
-				    s.n - i - 1 < 8 ? (uint32_t)(s.n - i - 1) : 8);
+			r = consider(k->q, s->e[i].dir, mq_scan_name(s, i), k->now,
+			    k->timeout_ms, k->owner, &k->due, &k->out[k->got],
+			    &lost);
+			if (r < 0)
+				return -1;
+			if (r == 1)
+				k->got++;
+			else if (lost && pass == 0 && s->n - i > 2)
+				i += arc4random_uniform(s->n - i - 1 < 8 ?
+				    (uint32_t)(s->n - i - 1) : 8);
 		}
-		if (rc < 0)
-			break;
 	}
-	/*
-	 * A long backlog: leave its next names, in order, for the next
-	 * claimers.  A short one: drop any index, a scan is cheap.
-	 */
-	if (rc == 0 && nnew >= MQ_INDEX_MIN + got &&
-	    (idx = reallocarray(NULL, MQ_INDEX_MAX, sizeof(*idx))) != NULL) {
-		if (sorted > s.n)
-			sorted = s.n;
-		for (i = nidx = 0; i < sorted && nidx < MQ_INDEX_MAX; i++)
-			if (s.e[i].dir == MQ_NEW && !tried[i])
-				idx[nidx++] = mq_scan_name(&s, i);
-		mq_index_write(q, idx, nidx, now);
-		free(idx);
-	} else if (ixstate >= 0)
-		mq_index_drop(q);
+	return 0;
+}
+
+/* Leave the next names of new/, in order, for the next claimers. */
+static void
+leave_index(struct claimer *k, struct mq_scan *s, const unsigned char *tried,
+    size_t sorted)
+{
+	const char **idx;
+	size_t i, n;
+
+	if ((idx = reallocarray(NULL, MQ_INDEX_MAX, sizeof(*idx))) == NULL)
+		return;
+	if (sorted > s->n)
+		sorted = s->n;
+	for (i = n = 0; i < sorted && n < MQ_INDEX_MAX; i++)
+		if (s->e[i].dir == MQ_NEW && !tried[i])
+			idx[n++] = mq_scan_name(s, i);
+	mq_index_write(k->q, idx, n, k->now);
+	free(idx);
+}
+
+/*
+ * The index is spent, old or absent: scan new/ and cur/, claim, and
+ * (a long backlog) index for the next claimers; a short backlog drops any
+ * index, a scan is cheap.
+ */
+static int
+claim_scan(struct claimer *k, int ixstate)
+{
+	struct mq_scan s;
+	unsigned char *tried = NULL;
+	size_t nnew, sorted;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	if (mq_scan(k->q, MQ_NEW, &s) < 0)
+		goto out;
+	nnew = s.n;
+	if (mq_scan(k->q, MQ_CUR, &s) < 0)
+		goto out;
+	sorted = k->max + MQ_INDEX_MAX + 256;
+	mq_scan_sort_head(&s, sorted);
+	if (s.n && (tried = calloc(s.n, 1)) == NULL)
+		goto out;
+	if ((rc = claim_scanned(k, &s, tried, &sorted)) == 0 &&
+	    nnew >= MQ_INDEX_MIN + k->got)
+		leave_index(k, &s, tried, sorted);
+	else if (rc == 0 && ixstate >= 0)
+		mq_index_drop(k->q);
+out:
 	free(tried);
 	mq_scan_free(&s);
-done:
-	*nout = got;
+	return rc;
+}
+
+int
+mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
+    struct mq_claim *out, size_t *nout, long long *next_ms)
+{
+	struct claimer k = { .q = q, .max = max, .timeout_ms = timeout_ms,
+		.owner = owner, .out = out, .now = mq_now_ms() };
+	struct mq_index ix;
+	int rc = 0, ixstate;
+
+	ixstate = mq_index_open(q, &ix, k.now);
+	if (ixstate == 1) {
+		rc = claim_indexed(q, &ix, max, k.now, timeout_ms, owner, out,
+		    &k.got, &k.due);
+		mq_index_close(&ix);
+	}
+	if (k.got < max && rc == 0)
+		rc = claim_scan(&k, ixstate);
+	*nout = k.got;
 	if (next_ms)
-		*next_ms = due;
-	if (rc < 0 && got == 0)
+		*next_ms = k.due;
+	if (rc < 0 && k.got == 0)
 		return -1;
 	return 0;
 }
