@@ -72,7 +72,7 @@ install: all
 	done
 
 format:
-	clang-format -i src/*.c src/lib/*.c src/lib/*.h
+	clang-format -i src/*.c src/*.h src/lib/*.c src/lib/*.h tests/unit/*.c
 
 clean:
 	rm -f bin/mq* src/*.o src/lib/*.o src/lib/libmq.a
