@@ -14,21 +14,7 @@
 #include <unistd.h>
 
 #include "mq-internal.h"
-
-static int passed, failed;
-
-#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
-
-static void
-check(int ok, const char *what, const char *file, int line)
-{
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL %s:%d: %s\n", file, line, what);
-}
+#include "check.h"
 
 static long long
 dur(const char *s)
@@ -407,6 +393,5 @@ main(void)
 	test_ids();
 	test_sanitize();
 	test_config();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_done("test_lib");
 }

@@ -11,21 +11,7 @@
 #include <unistd.h>
 
 #include "mq-internal.h"
-
-static int passed, failed;
-
-#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
-
-static void
-check(int ok, const char *what, const char *file, int line)
-{
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL %s:%d: %s\n", file, line, what);
-}
+#include "check.h"
 
 static struct stat
 times(long long mtime_ms, long long ctime_ms)
@@ -111,6 +97,5 @@ main(void)
 	snprintf(n.owner, sizeof(n.owner), "%s-x1", tag);
 	CHECK(mq_owner_pid(n.owner) == 0);
 
-	printf("test_reap: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_done("test_reap");
 }

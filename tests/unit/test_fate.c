@@ -1,0 +1,90 @@
+/*
+ * test_fate.c: the one table of what becomes of a message (fate.c), row by
+ * row, and the names it gives: no spool needed.
+ */
+#include <string.h>
+
+#include "mq-internal.h"
+#include "check.h"
+
+#define NOW 1800000000000LL
+
+static struct mq_config cfg;
+
+static struct mq_verdict
+fate(const char *name, enum mq_event ev)
+{
+	struct mq_verdict v;
+	struct mq_name n;
+
+	if (mq_name_parse(name, &n) < 0)
+		memset(&n, 0, sizeof(n));
+	mq_fate(&cfg, &n, ev, NOW, &v);
+	return v;
+}
+
+/* The name a verdict gives, as a string. */
+static const char *
+after(const char *name, enum mq_event ev)
+{
+	static char out[MQ_NAME_MAX + 1];
+	struct mq_verdict v = fate(name, ev);
+	struct mq_name n, to;
+
+	mq_name_parse(name, &n);
+	mq_fate_name(&n, &v, NOW, &to);
+	mq_name_format(out, sizeof(out), &to);
+	return out;
+}
+
+static void
+rules(void)
+{
+	/* Reached: claimed, unless its TTL passed or deliveries are used up. */
+	CHECK(fate("1.a,d2", MQ_EV_REACHED).fate == MQ_FATE_CLAIM);
+	CHECK(fate("1.a,t1000,d2", MQ_EV_REACHED).fate == MQ_FATE_DELETE);
+	cfg.ttl_dead = 1;
+	CHECK(fate("1.a,t1000", MQ_EV_REACHED).fate == MQ_FATE_BURY);
+	CHECK(strcmp(after("1.a,t1000,d2", MQ_EV_EXPIRED),
+	    "1.a,t1000,d2,rexpired") == 0);
+	cfg.ttl_dead = 0;
+	cfg.max_deliveries = 3;
+	CHECK(fate("1.a,d2", MQ_EV_REACHED).fate == MQ_FATE_CLAIM);
+	CHECK(fate("1.a,d3", MQ_EV_REACHED).fate == MQ_FATE_BURY);
+	CHECK(strcmp(after("1.a,d3,oab-12,c99", MQ_EV_EXPIRED),
+	    "1.a,d3,rmaxdeliveries") == 0);
+	/* The TTL row comes first. */
+	CHECK(fate("1.a,t1000,d3", MQ_EV_EXPIRED).fate == MQ_FATE_DELETE);
+	/* An interrupted handler is no failure: not buried, back at once. */
+	CHECK(fate("1.a,d3,c1", MQ_EV_INTERRUPTED).fate == MQ_FATE_RETURN);
+	CHECK(fate("1.a,d3,c1", MQ_EV_INTERRUPTED).delay_ms == 0);
+	CHECK(fate("1.a,d3,c1", MQ_EV_FAILED).fate == MQ_FATE_BURY);
+	cfg.max_deliveries = 0;
+	/* Failed: back after the backoff; the claim must still be live. */
+	CHECK(fate("1.a,d3,c1", MQ_EV_FAILED).delay_ms == 4000);
+	CHECK(fate("1.a,d3,c1", MQ_EV_FAILED).live);
+	CHECK(!fate("1.a,d3,c1", MQ_EV_EXPIRED).live);
+	CHECK(strcmp(after("1.a,d3,oab-12,c99", MQ_EV_EXPIRED), "1.a,d3") == 0);
+	/* Done, rejected, given back, kicked, linked, unreadable. */
+	CHECK(fate("1.a,d1,c1", MQ_EV_DONE).fate == MQ_FATE_DONE);
+	CHECK(strcmp(after("1.a,d1,c1", MQ_EV_REJECTED), "1.a,d1,rexit100") == 0);
+	CHECK(strcmp(after("1.a,d1,c1", MQ_EV_UNDELIVERED), "1.a") == 0);
+	CHECK(strcmp(after("1.a,t1000,d7,rpoison", MQ_EV_KICKED), "1.a") == 0);
+	CHECK(strcmp(after("1.a,t9999999999,d7,rx", MQ_EV_KICKED),
+	    "1.a,t9999999999") == 0);
+	CHECK(strcmp(after("1.a,d1", MQ_EV_LINKED), "1.a,d1,rlinks") == 0);
+	CHECK(strcmp(after("1.a,d1,c5", MQ_EV_UNREADABLE),
+	    "1.a,d1,runreadable") == 0);
+	CHECK(mq_fate_dir(&(struct mq_verdict){ .fate = MQ_FATE_BURY }) ==
+	    MQ_DEAD);
+	CHECK(mq_backoff_ms(1) == 1000 && mq_backoff_ms(40) == MQ_BACKOFF_MAX_MS);
+}
+
+int
+main(void)
+{
+	mq_config_defaults(&cfg);
+	cfg.max_deliveries = 0;
+	rules();
+	return check_done("test_fate");
+}
