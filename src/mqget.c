@@ -41,30 +41,18 @@ usage(void)
 static int
 cat_body(struct mq_queue *q, const char *name)
 {
-	char buf[65536];
-	ssize_t r;
-	int fd;
+	int fd, e;
 
 	if ((fd = mq_open_body(q, MQ_CUR, name)) < 0)
 		return -1;
-	if (fflush(stdout) == EOF)
-		goto fail;
-	while ((r = read(fd, buf, sizeof(buf))) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (mq_write_all(STDOUT_FILENO, buf, (size_t)r) < 0)
-			goto fail;
+	if (fflush(stdout) == EOF || mq_copy(fd, STDOUT_FILENO) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
 	}
 	close(fd);
 	return 0;
-fail:
-	r = errno;
-	close(fd);
-	errno = (int)r;
-	return -1;
 }
 
 /* Put back, uncounted, the claims we could not hand over. */

@@ -276,21 +276,6 @@ interrupted(struct mq_queue *q, struct mq_put *p)
 	exit(MQ_EXIT_TEMP);
 }
 
-/* No SA_RESTART: a signal must interrupt a read of a silent input. */
-static void
-catch_signals(void)
-{
-	struct sigaction sa;
-
-	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -347,7 +332,8 @@ main(int argc, char *argv[])
 		delim = -1;
 
 	mq_tool_init();
-	catch_signals();
+	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	mq_tool_signals(onsig);
 
 	if (mq_open(&q, mq_tool_path(argv[0]), create, group) < 0)
 		return mq_tool_open_error(&q, argv[0]);

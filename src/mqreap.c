@@ -190,7 +190,6 @@ queue(const char *arg)
 int
 main(int argc, char *argv[])
 {
-	struct sigaction sa;
 	int ch;
 
 	while ((ch = getopt(argc, argv, "fknsvw")) != -1) {
@@ -227,13 +226,7 @@ main(int argc, char *argv[])
 		usage();
 
 	mq_tool_init();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a signal must end poll(2) and a -w flock(2). */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	mq_tool_signals(onsig);
 
 	mq_tool_operands(argc, argv, kflag ? kick : queue, "queue");
 	if (fflag && nq > 0)

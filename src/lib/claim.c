@@ -156,9 +156,8 @@ claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
 static int
 adopt(struct mq_queue *q, const char *name, long long deadline)
 {
-	char tmp[MQ_NAME_MAX + 1], buf[65536];
+	char tmp[MQ_NAME_MAX + 1];
 	int in, out = -1, e;
-	ssize_t r;
 
 	if (snprintf(tmp, sizeof(tmp), "%.200s.adopt", name) >=
 	    (int)sizeof(tmp)) {
@@ -171,15 +170,8 @@ adopt(struct mq_queue *q, const char *name, long long deadline)
 	    O_NOFOLLOW | O_CLOEXEC, q->fmode);
 	if (out < 0)
 		goto fail;
-	while ((r = read(in, buf, sizeof(buf))) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (mq_write_all(out, buf, (size_t)r) < 0)
-			goto fail;
-	}
+	if (mq_copy(in, out) < 0)
+		goto fail;
 	if ((q->cfg.sync && mq_fsync(out) < 0) ||
 	    mq_settime(q->dfd[MQ_TMP], tmp, deadline) < 0)
 		goto fail;

@@ -107,6 +107,7 @@ int mq_parse_duration(const char *, long long *ms);
 int mq_parse_size(const char *, long long *bytes);
 int mq_exitcode(int err);
 int mq_write_all(int fd, const void *, size_t);
+int mq_copy(int in, int out);
 
 /* naming.c */
 int mq_name_parse(const char *, struct mq_name *);
@@ -239,6 +240,7 @@ void mq_watch_close(struct mq_watch *);
 
 /* tool.c: shared by the tools' main()s; the only code here that prints */
 void mq_tool_init(void);
+void mq_tool_signals(void (*)(int));
 void mq_tool_operands(int argc, char **argv, void (*)(const char *),
     const char *what);
 void mq_tool_tally(int code);

@@ -101,6 +101,23 @@ mq_tool_init(void)
 }
 
 /*
+ * SIGINT, SIGTERM and SIGHUP to handler, without SA_RESTART: a signal must
+ * end a blocking read(2), poll(2) or flock(2) so the tool can act on it.
+ */
+void
+mq_tool_signals(void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/*
  * The exit status of a tool that goes on after a failed item: the worst
  * seen, permanent before temporary before stale.
  */

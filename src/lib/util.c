@@ -146,6 +146,25 @@ mq_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Copy in to out until the end of in; short writes and EINTR handled. */
+int
+mq_copy(int in, int out)
+{
+	char buf[65536];
+	ssize_t r;
+
+	while ((r = read(in, buf, sizeof(buf))) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (mq_write_all(out, buf, (size_t)r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * fsync is retried on EINTR only.  Any other error is final: after a failed
  * fsync the kernel may have dropped the dirty pages, so a second fsync that
