@@ -266,4 +266,38 @@ int mq_walk_claim(struct mq_queue *, struct mq_walk *, size_t max,
     long long *next_ms);
 void mq_walk_free(struct mq_walk *);
 
+/* stat.c: counts and listings without claiming (mqstat; issue 11) */
+enum mq_state { MQ_ST_VISIBLE, MQ_ST_DELAYED, MQ_ST_INFLIGHT, MQ_ST_EXPIRED,
+	MQ_ST_DONE, MQ_ST_DEAD, MQ_ST_TMP, MQ_NSTATES };
+extern const char *const mq_statenames[MQ_NSTATES];
+#define MQ_AGE_BUCKETS 10
+extern const long long mq_age_bounds[MQ_AGE_BUCKETS - 1]; /* seconds */
+struct mq_reason_count {
+	char reason[MQ_FIELD_MAX + 1];
+	unsigned long long n;
+};
+struct mq_stats {
+	unsigned long long n[MQ_NSTATES];
+	long long oldest_visible;	/* its enqueue time, ms; 0: none */
+	long long oldest_claim;		/* its claim (ctime), ms; 0: none */
+	unsigned long long age[MQ_AGE_BUCKETS]; /* waiting, by age */
+	long long age_sum_ms;
+	struct mq_reason_count *dead;	/* dead letters by reason */
+	size_t ndead;
+};
+struct mq_peek {
+	enum mq_dir dir;
+	const char *name;	/* in dir */
+	struct mq_name n;
+	enum mq_state state;
+	long long put;		/* enqueue time, ms */
+	long long at;		/* new/: visible at; cur/: deadline; else 0 */
+	off_t size;
+};
+enum mq_state mq_state_of(enum mq_dir, const struct stat *, long long now);
+int mq_stat(struct mq_queue *, long long now, struct mq_stats *);
+void mq_stat_free(struct mq_stats *);
+int mq_peek(struct mq_queue *, long long now,
+    int (*)(void *, const struct mq_peek *), void *);
+
 #endif
