@@ -135,6 +135,19 @@ idle(struct reader *r)
 	return poll(&pfd, 1, 0) == 0;
 }
 
+/* A limit of the queue said no (mq-spool(5)): exit 5, the producer waits. */
+static int
+refused(struct mq_queue *q, struct mq_put *p, size_t n)
+{
+	if (mq_put_refused(p) == MQ_REFUSED_FULL)
+		warnx("%s: full (max_length = %lld): %zu message%s refused",
+		    q->path, q->cfg.max_length, n, n == 1 ? "" : "s");
+	else
+		warnx("%s: file system below min_free: %zu message%s refused",
+		    q->path, n, n == 1 ? "" : "s");
+	return MQ_EXIT_REFUSED;
+}
+
 /*
  * Commit, then print the ids of what reached new/, even after an error:
  * they are enqueued, and a producer that retries without them makes
@@ -144,11 +157,14 @@ idle(struct reader *r)
 static int
 commit(struct mq_queue *q, struct mq_put *p)
 {
-	size_t i, moved;
+	size_t i, moved, pending = mq_put_pending(p);
 	int unsure, rc = 0;
 
 	if (mq_put_commit(p, &moved, &unsure) < 0) {
-		rc = mq_tool_error(q, NULL);
+		if (mq_put_refused(p) != MQ_REFUSED_NOT)
+			rc = refused(q, p, pending - moved);
+		else
+			rc = mq_tool_error(q, NULL);
 		if (unsure) {
 			warnx("%s: %zu message%s visible in new/ but maybe not "
 			    "durable: their ids follow on stdout; check before "

@@ -442,6 +442,12 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	struct mq_index ix;
 	int rc = 0, ixstate;
 
+	*nout = 0;
+	if (next_ms)
+		*next_ms = 0;
+	/* A paused queue gives nothing: the caller asks mq_paused why. */
+	if ((rc = mq_paused(q)) != 0)
+		return rc < 0 ? -1 : 0;
 	ixstate = mq_index_open(q, &ix, k.now);
 	if (ixstate == 1) {
 		rc = claim_indexed(q, &ix, max, k.now, timeout_ms, owner, out,

@@ -22,6 +22,11 @@ void mq_sanitize_word(char *dst, size_t, const char *src);
 /* config.c */
 int mq_config_write_default(int qfd, mode_t);
 
+/* limit.c */
+int mq_limit_room(struct mq_queue *, size_t want, size_t *room,
+    enum mq_refusal *why);
+void mq_limit_trim(struct mq_queue *);
+
 /* claim.c */
 pid_t mq_owner_pid(const char *owner);
 int mq_claim_expired(const struct stat *, const struct mq_name *,

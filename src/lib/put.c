@@ -6,7 +6,8 @@
  * file, or one syncfs for a batch: group commit), each file is renamed into
  * new/ without replacing anything, and new/ is fsync'ed.  Only then is an id
  * given to the caller to report.  A consumer can never see a partial file: new/ only ever gets
- * whole files by rename.
+ * whole files by rename.  The queue's limits (limit.c) are checked at
+ * commit, before anything is renamed: a refused message never reaches new/.
  */
 #include <sys/stat.h>
 
@@ -29,6 +30,7 @@ struct mq_put {
 	long long delay_ms, ttl_ms;
 	int sync;
 	int lastfd;		/* the latest file, kept for its fsync */
+	enum mq_refusal refused; /* by the last commit (limit.c) */
 	struct pending *p;
 	size_t n, cap;
 };
@@ -206,18 +208,24 @@ int
 mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 {
 	struct mq_queue *q = p->q;
-	size_t i;
+	size_t i, room;
 	int rc = 0;
 
 	*moved = 0;
 	*unsure = 0;
+	p->refused = MQ_REFUSED_NOT;
 	if (p->n == 0)
 		return 0;
-	if (flush(p) < 0) {
-		mq_put_abort(p);
-		return -1;
+	if (mq_limit_room(q, p->n, &room, &p->refused) < 0)
+		goto abort;
+	if (room == 0) {
+		q->errobj[0] = '\0';
+		errno = ENOSPC;
+		goto abort;
 	}
-	for (i = 0; i < p->n; i++) {
+	if (flush(p) < 0)
+		goto abort;
+	for (i = 0; i < room; i++) {
 		if (publish(p, &p->p[i]) < 0) {
 			rc = -1;
 			break;
@@ -229,6 +237,14 @@ mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 		*unsure = 1;
 		rc = -1;
 	}
+	if (rc == 0 && room < p->n) {
+		/* Refused by a limit: no spool object failed. */
+		q->errobj[0] = '\0';
+		errno = ENOSPC;
+		rc = -1;
+	}
+	if (rc == 0 && q->cfg.overflow_drop)
+		mq_limit_trim(q);
 	if (*moved < p->n) {
 		int e = errno;
 		for (i = *moved; i < p->n; i++)
@@ -237,6 +253,19 @@ mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 	}
 	p->n = 0;
 	return rc;
+abort:
+	mq_put_abort(p);
+	return -1;
+}
+
+/*
+ * Why the last commit moved fewer than pending (ENOSPC): the queue is full
+ * (max_length, overflow = refuse) or the file system below min_free.
+ */
+enum mq_refusal
+mq_put_refused(const struct mq_put *p)
+{
+	return p->refused;
 }
 
 /* The id of the i-th message the last commit moved into new/. */
