@@ -235,7 +235,7 @@ mq_config_write_default(int qfd, mode_t mode)
 		errno = e;
 		return -1;
 	}
-	if (mq_rename(qfd, tmp, qfd, "config") < 0) {
+	if (mq_rename_private(qfd, tmp, qfd, "config") < 0) {
 		e = errno;
 		unlinkat(qfd, tmp, 0);
 		if (e == EEXIST)

@@ -10,7 +10,10 @@
 
 /* util.c */
 int mq_fsync(int fd);
-int mq_rename(int fromfd, const char *from, int tofd, const char *to);
+int mq_rename_fresh(int fromfd, const char *from, int tofd, const char *to);
+int mq_rename_named(int fromfd, const char *from, int tofd, struct mq_name *,
+    char *to, size_t len);
+int mq_rename_private(int fromfd, const char *from, int tofd, const char *to);
 int mq_settime(int dirfd, const char *name, long long ms);
 
 /* naming.c */

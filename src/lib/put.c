@@ -298,7 +298,11 @@ flush(struct mq_put *p)
 	return close_last(p);
 }
 
-/* tmp/ to new/, never replacing: a name another host made takes a new one. */
+/*
+ * tmp/ to new/.  The id is fresh (host, pid, counter, random), so a plain
+ * rename would do; where the file system can refuse to replace, a name
+ * another host made all the same takes a new one.
+ */
 static int
 publish(struct mq_put *p, struct pending *e)
 {
@@ -307,7 +311,7 @@ publish(struct mq_put *p, struct pending *e)
 
 	strlcpy(oldname, e->name, sizeof(oldname));
 	for (tries = 0;; tries++) {
-		if (mq_rename(p->q->dfd[MQ_TMP], oldname, p->q->dfd[MQ_NEW],
+		if (mq_rename_fresh(p->q->dfd[MQ_TMP], oldname, p->q->dfd[MQ_NEW],
 		    e->name) == 0)
 			return 0;
 		if (errno != EEXIST || tries > 8 || name_new(p, e) < 0) {
