@@ -297,8 +297,12 @@ consider(struct mq_queue *q, enum mq_dir dir, const char *name,
 			return -1;
 		return 0;
 	}
-	if ((r = take(q, dir, name, &n, now + timeout_ms, owner, out)) == 0)
+	if ((r = take(q, dir, name, &n, now + timeout_ms, owner, out)) == 0) {
+		/* A waiting message no more: its key lets go (key.c). */
+		if (n.key[0])
+			mq_key_claimed(q, n.key, dir, name, out->name);
 		return 1;
+	}
 	if (r == -2)
 		return 0;
 	if (errno != ENOENT)

@@ -30,6 +30,7 @@ mq_config_defaults(struct mq_config *c)
 	c->overflow_drop = 0;
 	c->min_free = 0;
 	c->min_free_pct = 0;
+	c->coalesce_claimed = 0;
 }
 
 /* "100M" bytes, or "5%" of the file system (Postfix's queue_minfree). */
@@ -105,6 +106,15 @@ setting(struct mq_config *c, const char *k, const char *v)
 	}
 	if (strcmp(k, "min_free") == 0)
 		return reserve(v, c);
+	if (strcmp(k, "coalesce") == 0) {
+		if (strcmp(v, "waiting") == 0)
+			c->coalesce_claimed = 0;
+		else if (strcmp(v, "claimed") == 0)
+			c->coalesce_claimed = 1;
+		else
+			return -1;
+		return 0;
+	}
 	if (strcmp(k, "expired") == 0) {
 		if (strcmp(v, "delete") == 0)
 			c->ttl_dead = 0;
@@ -200,7 +210,8 @@ static const char default_config[] =
     "sync = yes           # no: never fsync (throwaway queues)\n"
     "max_length = 0       # messages waiting in new/; 0: unlimited\n"
     "overflow = refuse    # when full: refuse, or drop-oldest (to dead/)\n"
-    "min_free = 0         # refuse puts below this free space (64M, 5%)\n";
+    "min_free = 0         # refuse puts below this free space (64M, 5%)\n"
+    "coalesce = waiting   # a put's key (-K) matches: waiting, or claimed too\n";
 
 /*
  * Written under a name of its own, then renamed in without replacing, so

@@ -12,6 +12,8 @@
  *	QUEUE/.index	a hint of new/'s head for claimers, never synced;
  *			may be stale or missing (index.c)
  *	QUEUE/paused	while it exists, nothing is claimed (limit.c)
+ *	QUEUE/keys/	coalescing keys: KEY says where its message is
+ *			(key.c); made on first use
  *
  * A file name is an id followed by ","-separated fields, each a letter and a
  * value, written in this order and parsed from the right, so that a foreign
@@ -21,6 +23,7 @@
  *	d<n>		delivered n times so far
  *	o<tag>-<pid>	claimed on behalf of this process on the host tagged
  *	c<hex>		the claim's token: fresh for every claim
+ *	k<key>		its coalescing key (key.c)
  *	r<word>		why the message is a dead letter
  *
  * Invariants: every state change is one rename(2) that cannot replace a
@@ -60,6 +63,7 @@
 #define MQ_TMP_MAX_AGE_MS (36LL * 3600 * 1000)
 
 enum mq_dir { MQ_TMP, MQ_NEW, MQ_CUR, MQ_DONE, MQ_DEAD, MQ_NDIRS };
+#define MQ_KEYS MQ_NDIRS	/* keys/, for a reaper's report (key.c) */
 
 struct mq_config {
 	long long timeout_ms;	  /* default visibility timeout */
@@ -74,6 +78,7 @@ struct mq_config {
 	int overflow_drop;	  /* full: 1 oldest to dead/, 0 refuse */
 	long long min_free;	  /* bytes the file system keeps free */
 	int min_free_pct;	  /* or percent of it; 0: none */
+	int coalesce_claimed;	  /* a key holds while claimed, too */
 };
 
 struct mq_queue {
@@ -95,6 +100,7 @@ struct mq_name {
 	long long expires;	/* t: epoch seconds, 0 none */
 	long long deliveries;	/* d */
 	char owner[32];		/* o: "tag-pid" or "" */
+	char key[MQ_FIELD_MAX + 1]; /* k: or "" */
 	char token[20];		/* c: or "" */
 	char reason[MQ_FIELD_MAX + 1]; /* r: or "" */
 };
@@ -147,6 +153,11 @@ void mq_put_abort(struct mq_put *);
 /* Why the last commit refused messages (ENOSPC): limit.c */
 enum mq_refusal { MQ_REFUSED_NOT, MQ_REFUSED_FULL, MQ_REFUSED_RESERVE };
 enum mq_refusal mq_put_refused(const struct mq_put *);
+int mq_put_key(struct mq_put *, const char *key);
+int mq_put_coalesced(const struct mq_put *);
+
+/* key.c */
+int mq_key_valid(const char *);
 void mq_put_end(struct mq_put *);
 
 /* scan.c */
@@ -234,6 +245,7 @@ struct mq_reaper {
 	long long due;		/* after a pass: the next thing due, or 0 */
 	struct mq_reap_counts {
 		unsigned long long back, dead, expired, purged, tmp, kicked;
+		unsigned long long keys;
 	} c;
 };
 void mq_reap(struct mq_queue *, struct mq_reaper *, long long now);
