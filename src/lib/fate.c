@@ -14,6 +14,9 @@
  *	rejected		dead letter "exit100": never retried
  *	linked, unreadable	dead letter "links", "unreadable": no claimer
  *				could ever take it, a person must look
+ *	overflow		dead letter "overflow": the oldest waiting
+ *				message of a queue past max_length, when
+ *				overflow = drop-oldest (limit.c)
  *	kicked, undelivered	back to new/ at once
  *	TTL passed		deleted, or dead letter "expired" (ttl_dead)
  *	deliveries used up	dead letter "maxdeliveries" (reached, expired,
@@ -71,6 +74,10 @@ mq_fate(const struct mq_config *cfg, const struct mq_name *n,
 		return;
 	case MQ_EV_UNREADABLE:
 		verdict(v, MQ_FATE_BURY, "unreadable", "cannot be read");
+		return;
+	case MQ_EV_OVERFLOW:
+		verdict(v, MQ_FATE_BURY, "overflow", "queue full, oldest");
+		v->verb = "drop";
 		return;
 	case MQ_EV_KICKED:
 		verdict(v, MQ_FATE_RETURN, NULL, "kicked");
