@@ -194,6 +194,8 @@ enum mq_event {
 	MQ_EV_LINKED,		/* it has a second hard link: unclaimable */
 	MQ_EV_UNREADABLE,	/* a claimer may not read it (group queue) */
 	MQ_EV_OVERFLOW,		/* the oldest waiting of a full queue */
+	MQ_EV_PURGED,		/* an operator purged its state (mqpurge) */
+	MQ_EV_MOVED,		/* an operator moved it to another queue */
 };
 enum mq_fate {
 	MQ_FATE_CLAIM,		/* take it: a fresh claim in cur/ */
@@ -325,5 +327,23 @@ int mq_stat(struct mq_queue *, long long now, struct mq_stats *);
 void mq_stat_free(struct mq_stats *);
 int mq_peek(struct mq_queue *, long long now,
     int (*)(void *, const struct mq_peek *), void *);
+
+/* admin.c: an operator's purge and move, by state (mqpurge, mqmove) */
+#define MQ_STATE_BIT(s) (1u << (s))
+struct mq_admin {
+	unsigned states;	/* MQ_STATE_BIT()s of the states to act on */
+	const char *reason;	/* dead letters of this reason only; or NULL */
+	int dryrun;		/* report, change nothing */
+	struct mq_queue *to;	/* move to this queue's new/; NULL: purge */
+	void *ctx;		/* the caller's */
+	/* Done (or due, in a dry run): VERB q/from/NAME [-> to/new/NEWNAME] */
+	void (*act)(struct mq_admin *, struct mq_queue *, const char *verb,
+	    enum mq_dir from, const char *name, const char *newname);
+	/* An entry failed: errno, q->errobj say what; the pass goes on. */
+	void (*error)(struct mq_admin *, struct mq_queue *);
+	unsigned long long n;	/* messages purged or moved */
+};
+int mq_states_parse(const char *, unsigned *);
+void mq_admin(struct mq_queue *, struct mq_admin *, long long now);
 
 #endif
