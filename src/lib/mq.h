@@ -88,6 +88,7 @@ struct mq_queue {
 	mode_t fmode;		/* mode of message files */
 	struct mq_config cfg;
 	unsigned dirty;		/* directories changed since the last sync */
+	int skiperr;		/* errno of an entry a claim had to pass */
 	char errobj[MQ_NAME_MAX + 16]; /* "new/NAME": what last failed */
 	/* Called for each spool entry that is skipped (FIFO, link, ...). */
 	void (*skipped)(struct mq_queue *, enum mq_dir, const char *name,
