@@ -297,8 +297,12 @@ consider(struct mq_queue *q, enum mq_dir dir, const char *name,
 			return -1;
 		return 0;
 	}
-	if ((r = take(q, dir, name, &n, now + timeout_ms, owner, out)) == 0)
+	if ((r = take(q, dir, name, &n, now + timeout_ms, owner, out)) == 0) {
+		/* A waiting message no more: its key lets go (key.c). */
+		if (n.key[0])
+			mq_key_claimed(q, n.key, dir, name, out->name);
 		return 1;
+	}
 	if (r == -2)
 		return 0;
 	if (errno != ENOENT)
@@ -444,6 +448,12 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	struct mq_index ix;
 	int rc = 0, ixstate;
 
+	*nout = 0;
+	if (next_ms)
+		*next_ms = 0;
+	/* A paused queue gives nothing: the caller asks mq_paused why. */
+	if ((rc = mq_paused(q)) != 0)
+		return rc < 0 ? -1 : 0;
 	ixstate = mq_index_open(q, &ix, k.now);
 	if (ixstate == 1) {
 		rc = claim_indexed(q, &ix, max, k.now, timeout_ms, owner, out,
