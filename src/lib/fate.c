@@ -18,6 +18,9 @@
  *				message of a queue past max_length, when
  *				overflow = drop-oldest (limit.c)
  *	kicked, undelivered	back to new/ at once
+ *	purged			deleted: an operator named its state (mqpurge)
+ *	moved			to another queue's new/, at once and afresh,
+ *				as kicked (mqmove; admin.c)
  *	TTL passed		deleted, or dead letter "expired" (ttl_dead)
  *	deliveries used up	dead letter "maxdeliveries" (reached, expired,
  *				failed: not interrupted, which is no failure)
@@ -82,6 +85,15 @@ mq_fate(const struct mq_config *cfg, const struct mq_name *n,
 	case MQ_EV_KICKED:
 		verdict(v, MQ_FATE_RETURN, NULL, "kicked");
 		v->verb = "kick";
+		v->reset = 1;
+		return;
+	case MQ_EV_PURGED:
+		verdict(v, MQ_FATE_DELETE, NULL, "purged");
+		v->verb = "purge";
+		return;
+	case MQ_EV_MOVED:
+		verdict(v, MQ_FATE_RETURN, NULL, "moved");
+		v->verb = "move";
 		v->reset = 1;
 		return;
 	case MQ_EV_UNDELIVERED:

@@ -194,6 +194,8 @@ enum mq_event {
 	MQ_EV_LINKED,		/* it has a second hard link: unclaimable */
 	MQ_EV_UNREADABLE,	/* a claimer may not read it (group queue) */
 	MQ_EV_OVERFLOW,		/* the oldest waiting of a full queue */
+	MQ_EV_PURGED,		/* an operator purged its state (mqpurge) */
+	MQ_EV_MOVED,		/* an operator moved it to another queue */
 };
 enum mq_fate {
 	MQ_FATE_CLAIM,		/* take it: a fresh claim in cur/ */
@@ -323,5 +325,57 @@ int mq_walk_claim(struct mq_queue *, struct mq_walk *, size_t max,
     long long timeout_ms, pid_t owner, struct mq_claim *, size_t *nout,
     long long *next_ms);
 void mq_walk_free(struct mq_walk *);
+
+/* stat.c: counts and listings without claiming (mqstat; issue 11) */
+enum mq_state { MQ_ST_VISIBLE, MQ_ST_DELAYED, MQ_ST_INFLIGHT, MQ_ST_EXPIRED,
+	MQ_ST_DONE, MQ_ST_DEAD, MQ_ST_TMP, MQ_NSTATES };
+extern const char *const mq_statenames[MQ_NSTATES];
+#define MQ_AGE_BUCKETS 10
+extern const long long mq_age_bounds[MQ_AGE_BUCKETS - 1]; /* seconds */
+struct mq_reason_count {
+	char reason[MQ_FIELD_MAX + 1];
+	unsigned long long n;
+};
+struct mq_stats {
+	unsigned long long n[MQ_NSTATES];
+	long long oldest_visible;	/* its enqueue time, ms; 0: none */
+	long long oldest_claim;		/* its claim (ctime), ms; 0: none */
+	unsigned long long age[MQ_AGE_BUCKETS]; /* waiting, by age */
+	long long age_sum_ms;
+	struct mq_reason_count *dead;	/* dead letters by reason */
+	size_t ndead;
+};
+struct mq_peek {
+	enum mq_dir dir;
+	const char *name;	/* in dir */
+	struct mq_name n;
+	enum mq_state state;
+	long long put;		/* enqueue time, ms */
+	long long at;		/* new/: visible at; cur/: deadline; else 0 */
+	off_t size;
+};
+enum mq_state mq_state_of(enum mq_dir, const struct stat *, long long now);
+int mq_stat(struct mq_queue *, long long now, struct mq_stats *);
+void mq_stat_free(struct mq_stats *);
+int mq_peek(struct mq_queue *, long long now,
+    int (*)(void *, const struct mq_peek *), void *);
+
+/* admin.c: an operator's purge and move, by state (mqpurge, mqmove) */
+#define MQ_STATE_BIT(s) (1u << (s))
+struct mq_admin {
+	unsigned states;	/* MQ_STATE_BIT()s of the states to act on */
+	const char *reason;	/* dead letters of this reason only; or NULL */
+	int dryrun;		/* report, change nothing */
+	struct mq_queue *to;	/* move to this queue's new/; NULL: purge */
+	void *ctx;		/* the caller's */
+	/* Done (or due, in a dry run): VERB q/from/NAME [-> to/new/NEWNAME] */
+	void (*act)(struct mq_admin *, struct mq_queue *, const char *verb,
+	    enum mq_dir from, const char *name, const char *newname);
+	/* An entry failed: errno, q->errobj say what; the pass goes on. */
+	void (*error)(struct mq_admin *, struct mq_queue *);
+	unsigned long long n;	/* messages purged or moved */
+};
+int mq_states_parse(const char *, unsigned *);
+void mq_admin(struct mq_queue *, struct mq_admin *, long long now);
 
 #endif
