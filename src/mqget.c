@@ -222,11 +222,12 @@ main(int argc, char *argv[])
 		err(MQ_EXIT_TEMP, "malloc");
 	if ((n = claim(&q, c, (size_t)count, timeout, (pid_t)owner,
 	    wait)) == 0)
-		return empty(&q);
-	/* Not durable: hand nothing out; the claims will expire. */
-	if (mq_sync(&q) < 0)
-		return mq_tool_error(&q, NULL);
-	rc = handout(&q, c, n, body, eol);
+		rc = empty(&q);
+	else if (mq_sync(&q) < 0)
+		/* Not durable: hand nothing out; the claims will expire. */
+		rc = mq_tool_error(&q, NULL);
+	else
+		rc = handout(&q, c, n, body, eol);
 	free(c);
 	mq_close(&q);
 	return rc;

@@ -55,7 +55,11 @@ field_valid(char c, const char *v)
 
 	switch (c) {
 	case 't': case 'd':
-		return all_of(v, DIGITS) && strlen(v) <= 18;
+		/*
+		 * Only as mq_name_format writes them: a foreign "x,t0" or
+		 * "x,d01" is part of its id, and keeps its name when moved.
+		 */
+		return all_of(v, DIGITS) && v[0] != '0' && strlen(v) <= 18;
 	case 'c':
 		return all_of(v, HEX) && strlen(v) < 20;
 	case 'r': case 'k':
