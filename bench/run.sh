@@ -419,9 +419,17 @@ case " ${BENCH_SECTIONS:-a b c d} " in *" d "*)
 	sec_d ext4
 esac
 
+# --- (s) mqstat on a big queue: bench/stat.sh (issue 11) ---------------
+case " ${BENCH_SECTIONS:-a b c d s} " in *" s "*)
+	echo "bench: (s) mqstat with a backlog" >&2
+	[ "${BENCH_QUICK:-0}" = 1 ] && STAT_N="10000 100000" || STAT_N="10000 100000 1000000"
+	STAT_N=$STAT_N STAT_RUNS=$RUNS sh bench/stat.sh "$W/ext4" >"$W/stat"
+esac
+
 {
 	echo "mq benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	hw
 	echo
 	awk -f bench/table.awk "$R"
+	[ ! -s "$W/stat" ] || { echo; echo "(s) mqstat: stat N WHO seconds"; cat "$W/stat"; }
 } | tee "${BENCH_OUT:-/dev/null}"

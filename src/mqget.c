@@ -8,7 +8,9 @@
  * claim not acknowledged before its timeout comes back.  With -w, waits for
  * a message, woken by inotify (the watch is opened before the first scan),
  * and by a timer for delayed messages and expiring claims.  With -b, the
- * bodies go to stdout instead and each is acknowledged once written.
+ * bodies go to stdout instead and each is acknowledged once written.  A
+ * paused queue (QUEUE/paused exists) gives nothing: exit 6, said so; with
+ * -w, mqget waits for it to be removed.
  *
  * Paths are printed only after the claims are durable.  A claim whose path
  * could not be printed (a closed stdout) is released, not lost.
@@ -144,6 +146,21 @@ claim(struct mq_queue *q, struct mq_claim *c, size_t count,
 	return n;
 }
 
+/* Nothing claimed: an empty queue (1), or a paused one (6, said so). */
+static int
+empty(struct mq_queue *q)
+{
+	switch (mq_paused(q)) {
+	case 0:
+		return MQ_EXIT_EMPTY;
+	case 1:
+		warnx("%s: paused (remove %s/paused to resume)", q->path,
+		    q->path);
+		return MQ_EXIT_PAUSED;
+	}
+	return mq_tool_error(q, NULL);
+}
+
 /*
  * Hand the claims over: their paths, or (-b) their bodies, each then
  * acknowledged.  What could not be handed over is given back, uncounted.
@@ -238,11 +255,12 @@ main(int argc, char *argv[])
 		err(MQ_EXIT_TEMP, "malloc");
 	if ((n = claim(&q, c, (size_t)count, timeout, (pid_t)owner,
 	    wait)) == 0)
-		return MQ_EXIT_EMPTY;
-	/* Not durable: hand nothing out; the claims will expire. */
-	if (mq_sync(&q) < 0)
-		return mq_tool_error(&q, NULL);
-	rc = handout(&q, c, n, body, eol);
+		rc = empty(&q);
+	else if (mq_sync(&q) < 0)
+		/* Not durable: hand nothing out; the claims will expire. */
+		rc = mq_tool_error(&q, NULL);
+	else
+		rc = handout(&q, c, n, body, eol);
 	free(c);
 	mq_close(&q);
 	return rc;

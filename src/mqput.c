@@ -1,7 +1,7 @@
 /*
  * mqput: enqueue messages.
  *
- *	mqput [-0clgqS] [-d delay] [-e ttl] [-s size] queue [file ...]
+ *	mqput [-0clgqS] [-d delay] [-e ttl] [-K key] [-s size] queue [file ...]
  *
  * One message from standard input, or one per file; with -l or -0, one per
  * line or NUL-terminated record of the input (or of each file), in one
@@ -10,6 +10,9 @@
  * new/ synced.  Many messages share their syncs (group commit): a batch is
  * committed when it reaches BATCH messages or the input would block, so a
  * slow producer (tail -f) sees each message enqueued at once.
+ *
+ * With -K, one message carries a coalescing key: while a message with that
+ * key waits, the put adds nothing and prints the id of the one waiting.
  *
  * On any failure nothing of the failed message is left in new/ or tmp/;
  * the ids printed are exactly the messages enqueued.
@@ -50,8 +53,8 @@ onsig(int sig)
 static void __dead2
 usage(void)
 {
-	fprintf(stderr, "usage: mqput [-0clgqS] [-d delay] [-e ttl] [-s size] "
-	    "queue [file ...]\n");
+	fprintf(stderr, "usage: mqput [-0clgqS] [-d delay] [-e ttl] [-K key] "
+	    "[-s size] queue [file ...]\n");
 	exit(MQ_EXIT_USAGE);
 }
 
@@ -75,7 +78,9 @@ next_record(struct reader *r, int delim, int keep, long long max,
 	ssize_t n;
 
 	for (;;) {
-		p = memchr(r->buf + scan, delim, r->len - scan);
+		/* Nothing read yet: buf is NULL, not even buf + 0 is valid. */
+		p = r->len > scan ? memchr(r->buf + scan, delim,
+		    r->len - scan) : NULL;
 		if (p != NULL) {
 			*rec = r->buf + r->off;
 			*len = (size_t)(p - *rec) + (keep ? 1 : 0);
@@ -135,6 +140,19 @@ idle(struct reader *r)
 	return poll(&pfd, 1, 0) == 0;
 }
 
+/* A limit of the queue said no (mq-spool(5)): exit 5, the producer waits. */
+static int
+refused(struct mq_queue *q, struct mq_put *p, size_t n)
+{
+	if (mq_put_refused(p) == MQ_REFUSED_FULL)
+		warnx("%s: full (max_length = %lld): %zu message%s refused",
+		    q->path, q->cfg.max_length, n, n == 1 ? "" : "s");
+	else
+		warnx("%s: file system below min_free: %zu message%s refused",
+		    q->path, n, n == 1 ? "" : "s");
+	return MQ_EXIT_REFUSED;
+}
+
 /*
  * Commit, then print the ids of what reached new/, even after an error:
  * they are enqueued, and a producer that retries without them makes
@@ -144,11 +162,14 @@ idle(struct reader *r)
 static int
 commit(struct mq_queue *q, struct mq_put *p)
 {
-	size_t i, moved;
+	size_t i, moved, pending = mq_put_pending(p);
 	int unsure, rc = 0;
 
 	if (mq_put_commit(p, &moved, &unsure) < 0) {
-		rc = mq_tool_error(q, NULL);
+		if (mq_put_refused(p) != MQ_REFUSED_NOT)
+			rc = refused(q, p, pending - moved);
+		else
+			rc = mq_tool_error(q, NULL);
 		if (unsure) {
 			warnx("%s: %zu message%s visible in new/ but maybe not "
 			    "durable: their ids follow on stdout; check before "
@@ -282,9 +303,10 @@ main(int argc, char *argv[])
 	struct mq_queue q;
 	struct mq_put *p;
 	long long delay = 0, ttl = -1, size = -1;
+	const char *key = NULL;
 	int c, create = 0, group = 0, quiet = 0, nosync = 0, delim = 0;
 
-	while ((c = getopt(argc, argv, "0cd:e:glqSs:")) != -1) {
+	while ((c = getopt(argc, argv, "0cd:e:gK:lqSs:")) != -1) {
 		switch (c) {
 		case '0':
 			delim = '\0' + 256;
@@ -312,6 +334,13 @@ main(int argc, char *argv[])
 			if (mq_parse_duration(optarg, &ttl) < 0)
 				errx(MQ_EXIT_USAGE, "-e %s: bad duration", optarg);
 			break;
+		case 'K':
+			if (!mq_key_valid(optarg))
+				errx(MQ_EXIT_USAGE, "-K %s: bad key ([A-Za-z0-9._-], "
+				    "at most %d, not starting with . or -)", optarg,
+				    MQ_FIELD_MAX);
+			key = optarg;
+			break;
 		case 's':
 			if (mq_parse_size(optarg, &size) < 0)
 				errx(MQ_EXIT_USAGE, "-s %s: bad size", optarg);
@@ -326,6 +355,8 @@ main(int argc, char *argv[])
 		usage();
 	if (group && !create)
 		errx(MQ_EXIT_USAGE, "-g: only with -c");
+	if (key && (delim != 0 || argc > 2))
+		errx(MQ_EXIT_USAGE, "-K: one message only (no -l, -0, one file)");
 	if (delim == 256)
 		delim = 0;
 	else if (delim == 0)
@@ -343,6 +374,8 @@ main(int argc, char *argv[])
 	if ((p = mq_put_begin(&q, delay, ttl >= 0 ? ttl : q.cfg.ttl_ms,
 	    nosync)) == NULL)
 		err(MQ_EXIT_TEMP, "malloc");
+	if (key && mq_put_key(p, key) < 0)
+		err(MQ_EXIT_USAGE, "-K %s", key);
 	if (quiet && freopen("/dev/null", "w", stdout) == NULL)
 		err(MQ_EXIT_TEMP, "/dev/null");
 

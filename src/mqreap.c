@@ -60,7 +60,8 @@ act(struct mq_reaper *r, const char *verb, enum mq_dir from, const char *name,
 
 	if (!vflag && !nflag)
 		return;
-	printf("%s %s/%s/%s", verb, rp->q.path, mq_dirnames[from], name);
+	printf("%s %s/%s/%s", verb, rp->q.path, from == MQ_KEYS ? "keys" :
+	    mq_dirnames[from], name);
 	if (newname)
 		printf(" -> %s/%s/%s", rp->q.path, mq_dirnames[to], newname);
 	printf(" (%s)\n", why);
@@ -98,11 +99,15 @@ summary(struct reap *rp)
 		printf("%s: skipped: locked by another mqreap\n", rp->q.path);
 		return;
 	}
-	if (fflag && !(c->back | c->dead | c->expired | c->purged | c->tmp))
+	if (fflag && !(c->back | c->dead | c->expired | c->purged | c->tmp |
+	    c->keys))
 		return;
 	printf("%s: %llu returned, %llu dead-lettered, %llu expired, "
-	    "%llu purged, %llu removed from tmp\n", rp->q.path, c->back,
+	    "%llu purged, %llu removed from tmp", rp->q.path, c->back,
 	    c->dead, c->expired, c->purged, c->tmp);
+	if (c->keys > 0)
+		printf(", %llu stale keys removed", c->keys);
+	printf("\n");
 }
 
 /* Take the lock: 1 held (or a dry run), 0 held by another, -1 error. */

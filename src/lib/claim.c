@@ -88,8 +88,8 @@ mq_claim_expired(const struct stat *st, const struct mq_name *n,
 /*
  * A message with a second hard link (planted, or left by a foreign tool)
  * can never be claimed: any move of it could be a no-op.  Once its ctime
- * (a link(2) sets it) is MQ_SETTLE_MS old, so that a move by link+unlink
- * on a file system without RENAME_NOREPLACE is not mistaken for one, it
+ * (a link(2) sets it) is MQ_SETTLE_MS old, so that a maildir writer's
+ * link into new/ before its unlink from tmp/ is not mistaken for one, it
  * goes to the dead letters ("links") where ls shows it; a person removes
  * the other link and kicks it back.  Until then, and if that fails, it is
  * reported and skipped.
@@ -226,8 +226,8 @@ untake(struct mq_queue *q, struct mq_claim *c, const struct mq_name *old)
 	}
 	snprintf(q->errobj, sizeof(q->errobj), "cur/%s", c->name);
 	back.token[0] = back.owner[0] = '\0';
-	if (mq_name_format(bname, sizeof(bname), &back) == 0)
-		mq_rename(q->dfd[MQ_CUR], c->name, q->dfd[MQ_NEW], bname);
+	mq_rename_named(q->dfd[MQ_CUR], c->name, q->dfd[MQ_NEW], &back, bname,
+	    sizeof(bname));
 	errno = e;
 	return -1;
 }
@@ -251,7 +251,9 @@ take(struct mq_queue *q, enum mq_dir dir, const char *name,
 		mq_token(c->n.token, sizeof(c->n.token));
 		if (mq_name_format(c->name, sizeof(c->name), &c->n) < 0)
 			return -1;
-		if (mq_rename(q->dfd[dir], name, q->dfd[MQ_CUR], c->name) == 0)
+		/* A fresh name: the first rename of a shared source wins. */
+		if (mq_rename_fresh(q->dfd[dir], name, q->dfd[MQ_CUR],
+		    c->name) == 0)
 			break;
 		if (errno != EEXIST || tries > 4) {
 			int e = errno;
@@ -295,8 +297,12 @@ consider(struct mq_queue *q, enum mq_dir dir, const char *name,
 			return -1;
 		return 0;
 	}
-	if ((r = take(q, dir, name, &n, now + timeout_ms, owner, out)) == 0)
+	if ((r = take(q, dir, name, &n, now + timeout_ms, owner, out)) == 0) {
+		/* A waiting message no more: its key lets go (key.c). */
+		if (n.key[0])
+			mq_key_claimed(q, n.key, dir, name, out->name);
 		return 1;
+	}
 	if (r == -2)
 		return 0;
 	if (errno != ENOENT)
@@ -442,6 +448,12 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	struct mq_index ix;
 	int rc = 0, ixstate;
 
+	*nout = 0;
+	if (next_ms)
+		*next_ms = 0;
+	/* A paused queue gives nothing: the caller asks mq_paused why. */
+	if ((rc = mq_paused(q)) != 0)
+		return rc < 0 ? -1 : 0;
 	ixstate = mq_index_open(q, &ix, k.now);
 	if (ixstate == 1)
 		rc = claim_indexed(q, &ix, max, k.now, timeout_ms, owner, out,

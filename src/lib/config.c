@@ -26,6 +26,31 @@ mq_config_defaults(struct mq_config *c)
 	c->keep_done = 1;
 	c->max_size = 10LL << 20;
 	c->sync = 1;
+	c->max_length = 0;
+	c->overflow_drop = 0;
+	c->min_free = 0;
+	c->min_free_pct = 0;
+	c->coalesce_claimed = 0;
+}
+
+/* "100M" bytes, or "5%" of the file system (Postfix's queue_minfree). */
+static int
+reserve(const char *v, struct mq_config *c)
+{
+	const char *pct = strchr(v, '%'), *e;
+	char num[16];
+
+	if (pct == NULL) {
+		c->min_free_pct = 0;
+		return mq_parse_size(v, &c->min_free);
+	}
+	if (pct[1] != '\0' || (size_t)(pct - v) >= sizeof(num))
+		return -1;
+	memcpy(num, v, (size_t)(pct - v));
+	num[pct - v] = '\0';
+	c->min_free_pct = (int)strtonum(num, 0, 99, &e);
+	c->min_free = 0;
+	return e ? -1 : 0;
 }
 
 static int
@@ -65,6 +90,30 @@ setting(struct mq_config *c, const char *k, const char *v)
 	if (strcmp(k, "max_deliveries") == 0) {
 		c->max_deliveries = strtonum(v, 0, 1000000, &e);
 		return e ? -1 : 0;
+	}
+	if (strcmp(k, "max_length") == 0) {
+		c->max_length = strtonum(v, 0, 1000000000, &e);
+		return e ? -1 : 0;
+	}
+	if (strcmp(k, "overflow") == 0) {
+		if (strcmp(v, "refuse") == 0)
+			c->overflow_drop = 0;
+		else if (strcmp(v, "drop-oldest") == 0)
+			c->overflow_drop = 1;
+		else
+			return -1;
+		return 0;
+	}
+	if (strcmp(k, "min_free") == 0)
+		return reserve(v, c);
+	if (strcmp(k, "coalesce") == 0) {
+		if (strcmp(v, "waiting") == 0)
+			c->coalesce_claimed = 0;
+		else if (strcmp(v, "claimed") == 0)
+			c->coalesce_claimed = 1;
+		else
+			return -1;
+		return 0;
 	}
 	if (strcmp(k, "expired") == 0) {
 		if (strcmp(v, "delete") == 0)
@@ -158,7 +207,11 @@ static const char default_config[] =
     "retention = 7d       # how long done/ keeps messages; 0: forever\n"
     "keep_done = yes      # acknowledged messages to done/ (no: deleted)\n"
     "max_size = 10M       # largest message accepted; 0: unlimited\n"
-    "sync = yes           # no: never fsync (throwaway queues)\n";
+    "sync = yes           # no: never fsync (throwaway queues)\n"
+    "max_length = 0       # messages waiting in new/; 0: unlimited\n"
+    "overflow = refuse    # when full: refuse, or drop-oldest (to dead/)\n"
+    "min_free = 0         # refuse puts below this free space (64M, 5%)\n"
+    "coalesce = waiting   # a put's key (-K) matches: waiting, or claimed too\n";
 
 /*
  * Written under a name of its own, then renamed in without replacing, so
@@ -193,7 +246,7 @@ mq_config_write_default(int qfd, mode_t mode)
 		errno = e;
 		return -1;
 	}
-	if (mq_rename(qfd, tmp, qfd, "config") < 0) {
+	if (mq_rename_private(qfd, tmp, qfd, "config") < 0) {
 		e = errno;
 		unlinkat(qfd, tmp, 0);
 		if (e == EEXIST)

@@ -14,7 +14,13 @@
  *	rejected		dead letter "exit100": never retried
  *	linked, unreadable	dead letter "links", "unreadable": no claimer
  *				could ever take it, a person must look
+ *	overflow		dead letter "overflow": the oldest waiting
+ *				message of a queue past max_length, when
+ *				overflow = drop-oldest (limit.c)
  *	kicked, undelivered	back to new/ at once
+ *	purged			deleted: an operator named its state (mqpurge)
+ *	moved			to another queue's new/, at once and afresh,
+ *				as kicked (mqmove; admin.c)
  *	TTL passed		deleted, or dead letter "expired" (ttl_dead)
  *	deliveries used up	dead letter "maxdeliveries" (reached, expired,
  *				failed: not interrupted, which is no failure)
@@ -44,7 +50,8 @@ verdict(struct mq_verdict *v, enum mq_fate fate, const char *reason,
 static int
 ttl_passed(const struct mq_name *n, long long now)
 {
-	return n->expires > 0 && n->expires * 1000 <= now;
+	/* Not expires * 1000 <= now: a planted t field of 18 digits overflows. */
+	return n->expires > 0 && n->expires <= now / 1000;
 }
 
 static int
@@ -72,9 +79,22 @@ mq_fate(const struct mq_config *cfg, const struct mq_name *n,
 	case MQ_EV_UNREADABLE:
 		verdict(v, MQ_FATE_BURY, "unreadable", "cannot be read");
 		return;
+	case MQ_EV_OVERFLOW:
+		verdict(v, MQ_FATE_BURY, "overflow", "queue full, oldest");
+		v->verb = "drop";
+		return;
 	case MQ_EV_KICKED:
 		verdict(v, MQ_FATE_RETURN, NULL, "kicked");
 		v->verb = "kick";
+		v->reset = 1;
+		return;
+	case MQ_EV_PURGED:
+		verdict(v, MQ_FATE_DELETE, NULL, "purged");
+		v->verb = "purge";
+		return;
+	case MQ_EV_MOVED:
+		verdict(v, MQ_FATE_RETURN, NULL, "moved");
+		v->verb = "move";
 		v->reset = 1;
 		return;
 	case MQ_EV_UNDELIVERED:

@@ -45,9 +45,10 @@ mq_check(struct mq_queue *q, const char *name, struct mq_name *n)
 }
 
 /*
- * Rename from dir/name to todir under n's name; if that name is taken (the
- * same message twice: only after a crash or a foreign writer), keep the
- * token in the name to make it unique.
+ * Rename from dir/name to todir under n's name, never replacing (n may get
+ * a fresh token where the file system cannot refuse: mq_rename_named); if
+ * that name is taken (the same message twice: only after a crash or a
+ * foreign writer), keep the token in the name to make it unique.
  */
 static int
 move(struct mq_queue *q, enum mq_dir dir, const char *name,
@@ -55,15 +56,14 @@ move(struct mq_queue *q, enum mq_dir dir, const char *name,
 {
 	char to[MQ_NAME_MAX + 1];
 
-	if (mq_name_format(to, sizeof(to), n) < 0)
-		return fail(q, todir, name, errno);
-	if (mq_rename(q->dfd[dir], name, q->dfd[todir], to) < 0) {
+	if (mq_rename_named(q->dfd[dir], name, q->dfd[todir], n, to,
+	    sizeof(to)) < 0) {
 		if (errno != EEXIST || !token[0])
 			return fail(q, dir, name,
 			    errno == ENOENT && dir == MQ_CUR ? ESTALE : errno);
 		strlcpy(n->token, token, sizeof(n->token));
-		if (mq_name_format(to, sizeof(to), n) < 0 ||
-		    mq_rename(q->dfd[dir], name, q->dfd[todir], to) < 0)
+		if (mq_rename_named(q->dfd[dir], name, q->dfd[todir], n, to,
+		    sizeof(to)) < 0)
 			return fail(q, dir, name,
 			    errno == ENOENT && dir == MQ_CUR ? ESTALE : errno);
 	}

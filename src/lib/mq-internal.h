@@ -10,7 +10,10 @@
 
 /* util.c */
 int mq_fsync(int fd);
-int mq_rename(int fromfd, const char *from, int tofd, const char *to);
+int mq_rename_fresh(int fromfd, const char *from, int tofd, const char *to);
+int mq_rename_named(int fromfd, const char *from, int tofd, struct mq_name *,
+    char *to, size_t len);
+int mq_rename_private(int fromfd, const char *from, int tofd, const char *to);
 int mq_settime(int dirfd, const char *name, long long ms);
 
 /* naming.c */
@@ -21,6 +24,23 @@ void mq_sanitize_word(char *dst, size_t, const char *src);
 
 /* config.c */
 int mq_config_write_default(int qfd, mode_t);
+
+/* limit.c */
+int mq_limit_room(struct mq_queue *, size_t want, size_t *room,
+    enum mq_refusal *why);
+void mq_limit_trim(struct mq_queue *);
+
+/* key.c */
+int mq_key_dir(struct mq_queue *, int create);
+int mq_key_lock(int kfd, const char *key, int nonblock);
+int mq_key_read(int fd, char *where, size_t);
+int mq_key_live(struct mq_queue *, const char *where, long long now);
+int mq_key_take(struct mq_queue *, const char *key, const char *name,
+    int *lockfd, char *holder, size_t);
+void mq_key_release(int lockfd);
+void mq_key_drop(struct mq_queue *, const char *key, int lockfd);
+void mq_key_claimed(struct mq_queue *, const char *key, enum mq_dir,
+    const char *from, const char *to);
 
 /* claim.c */
 pid_t mq_owner_pid(const char *owner);

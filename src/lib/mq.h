@@ -11,6 +11,9 @@
  *	QUEUE/dead/	dead letters; the reason is in the name
  *	QUEUE/.index	a hint of new/'s head for claimers, never synced;
  *			may be stale or missing (index.c)
+ *	QUEUE/paused	while it exists, nothing is claimed (limit.c)
+ *	QUEUE/keys/	coalescing keys: KEY says where its message is
+ *			(key.c); made on first use
  *
  * A file name is an id followed by ","-separated fields, each a letter and a
  * value, written in this order and parsed from the right, so that a foreign
@@ -20,6 +23,7 @@
  *	d<n>		delivered n times so far
  *	o<tag>-<pid>	claimed on behalf of this process on the host tagged
  *	c<hex>		the claim's token: fresh for every claim
+ *	k<key>		its coalescing key (key.c)
  *	r<word>		why the message is a dead letter
  *
  * Invariants: every state change is one rename(2) that cannot replace a
@@ -44,6 +48,8 @@
 #define MQ_EXIT_USAGE 2	   /* bad options or operands */
 #define MQ_EXIT_STALE 3	   /* a claim that has moved on */
 #define MQ_EXIT_UNSURE 4   /* enqueued, but maybe not durable (ids given) */
+#define MQ_EXIT_REFUSED 5  /* refused: queue full, or below min_free */
+#define MQ_EXIT_PAUSED 6   /* the queue is paused: nothing claimed */
 #define MQ_EXIT_PERM 100   /* permanent error: retrying will not help */
 #define MQ_EXIT_TEMP 111   /* temporary failure: try again later */
 
@@ -57,6 +63,7 @@
 #define MQ_TMP_MAX_AGE_MS (36LL * 3600 * 1000)
 
 enum mq_dir { MQ_TMP, MQ_NEW, MQ_CUR, MQ_DONE, MQ_DEAD, MQ_NDIRS };
+#define MQ_KEYS MQ_NDIRS	/* keys/, for a reaper's report (key.c) */
 
 struct mq_config {
 	long long timeout_ms;	  /* default visibility timeout */
@@ -67,6 +74,11 @@ struct mq_config {
 	int keep_done;		  /* ack: 1 to done/, 0 deleted */
 	long long max_size;	  /* bytes; 0: unlimited */
 	int sync;		  /* 0: never fsync (throwaway queues) */
+	long long max_length;	  /* messages waiting in new/; 0: unlimited */
+	int overflow_drop;	  /* full: 1 oldest to dead/, 0 refuse */
+	long long min_free;	  /* bytes the file system keeps free */
+	int min_free_pct;	  /* or percent of it; 0: none */
+	int coalesce_claimed;	  /* a key holds while claimed, too */
 };
 
 struct mq_queue {
@@ -88,6 +100,7 @@ struct mq_name {
 	long long expires;	/* t: epoch seconds, 0 none */
 	long long deliveries;	/* d */
 	char owner[32];		/* o: "tag-pid" or "" */
+	char key[MQ_FIELD_MAX + 1]; /* k: or "" */
 	char token[20];		/* c: or "" */
 	char reason[MQ_FIELD_MAX + 1]; /* r: or "" */
 };
@@ -137,6 +150,14 @@ int mq_put_commit(struct mq_put *, size_t *moved, int *unsure);
 const char *mq_put_id(const struct mq_put *, size_t);
 size_t mq_put_pending(const struct mq_put *);
 void mq_put_abort(struct mq_put *);
+/* Why the last commit refused messages (ENOSPC): limit.c */
+enum mq_refusal { MQ_REFUSED_NOT, MQ_REFUSED_FULL, MQ_REFUSED_RESERVE };
+enum mq_refusal mq_put_refused(const struct mq_put *);
+int mq_put_key(struct mq_put *, const char *key);
+int mq_put_coalesced(const struct mq_put *);
+
+/* key.c */
+int mq_key_valid(const char *);
 void mq_put_end(struct mq_put *);
 
 /* scan.c */
@@ -172,6 +193,9 @@ enum mq_event {
 	MQ_EV_KICKED,		/* an operator sent a dead letter back */
 	MQ_EV_LINKED,		/* it has a second hard link: unclaimable */
 	MQ_EV_UNREADABLE,	/* a claimer may not read it (group queue) */
+	MQ_EV_OVERFLOW,		/* the oldest waiting of a full queue */
+	MQ_EV_PURGED,		/* an operator purged its state (mqpurge) */
+	MQ_EV_MOVED,		/* an operator moved it to another queue */
 };
 enum mq_fate {
 	MQ_FATE_CLAIM,		/* take it: a fresh claim in cur/ */
@@ -223,6 +247,7 @@ struct mq_reaper {
 	long long due;		/* after a pass: the next thing due, or 0 */
 	struct mq_reap_counts {
 		unsigned long long back, dead, expired, purged, tmp, kicked;
+		unsigned long long keys;
 	} c;
 };
 void mq_reap(struct mq_queue *, struct mq_reaper *, long long now);
@@ -230,12 +255,47 @@ void mq_reap_kick(struct mq_queue *, struct mq_reaper *, const char *name);
 int mq_reap_lock(struct mq_queue *, int *fd, int wait);
 void mq_reap_unlock(int fd);
 
+/* limit.c: flow control (mq-spool(5) max_length, min_free, paused) */
+int mq_paused(struct mq_queue *);
+
+/* topic.c, publish.c: publish-subscribe (mqpub) */
+#define MQ_ID_MAX 128
+struct mq_topic {
+	char *path;		/* as the user gave it */
+	int fd, subfd, pubfd, tmpfd; /* TOPIC/, subscribers/, pub/, tmp/ */
+	char errobj[MQ_NAME_MAX + 16];
+};
+enum mq_sub_state {
+	MQ_SUB_DELIVERED,	/* its copy is in its new/ and durable */
+	MQ_SUB_ALREADY,		/* an earlier attempt delivered it */
+	MQ_SUB_REFUSED,		/* full, or below min_free: refused */
+	MQ_SUB_FAILED,		/* err, errobj: removed, unwritable, ... */
+	MQ_SUB_UNSURE,		/* in new/, but new/ could not be synced */
+};
+struct mq_sub {
+	char name[MQ_FIELD_MAX + 1];	/* TOPIC/subscribers/NAME */
+	char queue[4096];		/* the queue it links to */
+	enum mq_sub_state state;
+	enum mq_refusal refused;
+	int err;
+	char errobj[MQ_NAME_MAX + 16];	/* in the queue, what failed */
+};
+int mq_topic_open(struct mq_topic *, const char *path, int create);
+void mq_topic_close(struct mq_topic *);
+int mq_topic_subscribe(struct mq_topic *, const char *queue, char *name,
+    size_t);
+int mq_topic_unsubscribe(struct mq_topic *, const char *queue, char *name,
+    size_t);
+int mq_pub_id_valid(const char *);
+int mq_publish(struct mq_topic *, const char *id, int in, int nosync,
+    void (*stored)(const char *id), struct mq_sub **, size_t *);
+
 /* watch.c */
 struct mq_watch;
 struct mq_watch *mq_watch_open(struct mq_queue *, int polling);
 int mq_watch_fd(const struct mq_watch *);
 int mq_watch_wait(struct mq_watch *, long long until_ms);
-void mq_watch_drain(struct mq_watch *);
+int mq_watch_drain(struct mq_watch *);
 void mq_watch_close(struct mq_watch *);
 
 /* tool.c: shared by the tools' main()s; the only code here that prints */
@@ -265,5 +325,57 @@ int mq_walk_claim(struct mq_queue *, struct mq_walk *, size_t max,
     long long timeout_ms, pid_t owner, struct mq_claim *, size_t *nout,
     long long *next_ms);
 void mq_walk_free(struct mq_walk *);
+
+/* stat.c: counts and listings without claiming (mqstat; issue 11) */
+enum mq_state { MQ_ST_VISIBLE, MQ_ST_DELAYED, MQ_ST_INFLIGHT, MQ_ST_EXPIRED,
+	MQ_ST_DONE, MQ_ST_DEAD, MQ_ST_TMP, MQ_NSTATES };
+extern const char *const mq_statenames[MQ_NSTATES];
+#define MQ_AGE_BUCKETS 10
+extern const long long mq_age_bounds[MQ_AGE_BUCKETS - 1]; /* seconds */
+struct mq_reason_count {
+	char reason[MQ_FIELD_MAX + 1];
+	unsigned long long n;
+};
+struct mq_stats {
+	unsigned long long n[MQ_NSTATES];
+	long long oldest_visible;	/* its enqueue time, ms; 0: none */
+	long long oldest_claim;		/* its claim (ctime), ms; 0: none */
+	unsigned long long age[MQ_AGE_BUCKETS]; /* waiting, by age */
+	long long age_sum_ms;
+	struct mq_reason_count *dead;	/* dead letters by reason */
+	size_t ndead;
+};
+struct mq_peek {
+	enum mq_dir dir;
+	const char *name;	/* in dir */
+	struct mq_name n;
+	enum mq_state state;
+	long long put;		/* enqueue time, ms */
+	long long at;		/* new/: visible at; cur/: deadline; else 0 */
+	off_t size;
+};
+enum mq_state mq_state_of(enum mq_dir, const struct stat *, long long now);
+int mq_stat(struct mq_queue *, long long now, struct mq_stats *);
+void mq_stat_free(struct mq_stats *);
+int mq_peek(struct mq_queue *, long long now,
+    int (*)(void *, const struct mq_peek *), void *);
+
+/* admin.c: an operator's purge and move, by state (mqpurge, mqmove) */
+#define MQ_STATE_BIT(s) (1u << (s))
+struct mq_admin {
+	unsigned states;	/* MQ_STATE_BIT()s of the states to act on */
+	const char *reason;	/* dead letters of this reason only; or NULL */
+	int dryrun;		/* report, change nothing */
+	struct mq_queue *to;	/* move to this queue's new/; NULL: purge */
+	void *ctx;		/* the caller's */
+	/* Done (or due, in a dry run): VERB q/from/NAME [-> to/new/NEWNAME] */
+	void (*act)(struct mq_admin *, struct mq_queue *, const char *verb,
+	    enum mq_dir from, const char *name, const char *newname);
+	/* An entry failed: errno, q->errobj say what; the pass goes on. */
+	void (*error)(struct mq_admin *, struct mq_queue *);
+	unsigned long long n;	/* messages purged or moved */
+};
+int mq_states_parse(const char *, unsigned *);
+void mq_admin(struct mq_queue *, struct mq_admin *, long long now);
 
 #endif

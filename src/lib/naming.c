@@ -23,7 +23,7 @@
 
 #include "mq-internal.h"
 
-static const char fieldorder[] = "tdocr";
+static const char fieldorder[] = "tdkocr";
 
 static int
 field_rank(char c)
@@ -56,10 +56,14 @@ field_valid(char c, const char *v)
 
 	switch (c) {
 	case 't': case 'd':
-		return all_of(v, DIGITS) && strlen(v) <= 18;
+		/*
+		 * Only as mq_name_format writes them: a foreign "x,t0" or
+		 * "x,d01" is part of its id, and keeps its name when moved.
+		 */
+		return all_of(v, DIGITS) && v[0] != '0' && strlen(v) <= 18;
 	case 'c':
 		return all_of(v, HEX) && strlen(v) < 20;
-	case 'r':
+	case 'r': case 'k':
 		return all_of(v, WORD) && strlen(v) <= MQ_FIELD_MAX;
 	case 'o':
 		dash = strchr(v, '-');
@@ -105,6 +109,9 @@ mq_name_parse(const char *s, struct mq_name *n)
 		case 'c':
 			strlcpy(n->token, comma + 2, sizeof(n->token));
 			break;
+		case 'k':
+			strlcpy(n->key, comma + 2, sizeof(n->key));
+			break;
 		case 'r':
 			strlcpy(n->reason, comma + 2, sizeof(n->reason));
 			break;
@@ -119,20 +126,22 @@ int
 mq_name_format(char *dst, size_t len, const struct mq_name *n)
 {
 	char t[24] = "", d[24] = "", o[40] = "", c[24] = "";
-	char r[MQ_FIELD_MAX + 3] = "";
+	char r[MQ_FIELD_MAX + 3] = "", k[MQ_FIELD_MAX + 3] = "";
 	int w;
 
 	if (n->expires > 0)
 		snprintf(t, sizeof(t), ",t%lld", n->expires);
 	if (n->deliveries > 0)
 		snprintf(d, sizeof(d), ",d%lld", n->deliveries);
+	if (n->key[0])
+		snprintf(k, sizeof(k), ",k%s", n->key);
 	if (n->owner[0])
 		snprintf(o, sizeof(o), ",o%s", n->owner);
 	if (n->token[0])
 		snprintf(c, sizeof(c), ",c%s", n->token);
 	if (n->reason[0])
 		snprintf(r, sizeof(r), ",r%s", n->reason);
-	w = snprintf(dst, len, "%s%s%s%s%s%s", n->id, t, d, o, c, r);
+	w = snprintf(dst, len, "%s%s%s%s%s%s%s", n->id, t, d, k, o, c, r);
 	if (w < 0 || (size_t)w >= len || w > MQ_NAME_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;

@@ -6,7 +6,8 @@
  * file, or one syncfs for a batch: group commit), each file is renamed into
  * new/ without replacing anything, and new/ is fsync'ed.  Only then is an id
  * given to the caller to report.  A consumer can never see a partial file: new/ only ever gets
- * whole files by rename.
+ * whole files by rename.  The queue's limits (limit.c) are checked at
+ * commit, before anything is renamed: a refused message never reaches new/.
  */
 #include <sys/stat.h>
 
@@ -29,12 +30,16 @@ struct mq_put {
 	long long delay_ms, ttl_ms;
 	int sync;
 	int lastfd;		/* the latest file, kept for its fsync */
+	enum mq_refusal refused; /* by the last commit (limit.c) */
+	char key[MQ_FIELD_MAX + 1]; /* of the one message; "" none */
+	int coalesced;		/* the last commit added nothing (key.c) */
 	struct pending *p;
 	size_t n, cap;
 };
 
 static int flush(struct mq_put *);
 static int publish(struct mq_put *, struct pending *);
+static int commit_keyed(struct mq_put *, size_t *, int *);
 
 struct mq_put *
 mq_put_begin(struct mq_queue *q, long long delay_ms, long long ttl_ms,
@@ -90,6 +95,7 @@ name_new(struct mq_put *p, struct pending *e)
 		return -1;
 	if (p->ttl_ms > 0)
 		n.expires = (mq_now_ms() + p->ttl_ms + 999) / 1000;
+	strlcpy(n.key, p->key, sizeof(n.key));
 	strlcpy(e->id, n.id, sizeof(e->id));
 	return mq_name_format(e->name, sizeof(e->name), &n);
 }
@@ -206,18 +212,27 @@ int
 mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 {
 	struct mq_queue *q = p->q;
-	size_t i;
+	size_t i, room;
 	int rc = 0;
 
 	*moved = 0;
 	*unsure = 0;
+	p->refused = MQ_REFUSED_NOT;
+	p->coalesced = 0;
 	if (p->n == 0)
 		return 0;
-	if (flush(p) < 0) {
-		mq_put_abort(p);
-		return -1;
+	if (p->key[0])
+		return commit_keyed(p, moved, unsure);
+	if (mq_limit_room(q, p->n, &room, &p->refused) < 0)
+		goto abort;
+	if (room == 0) {
+		q->errobj[0] = '\0';
+		errno = ENOSPC;
+		goto abort;
 	}
-	for (i = 0; i < p->n; i++) {
+	if (flush(p) < 0)
+		goto abort;
+	for (i = 0; i < room; i++) {
 		if (publish(p, &p->p[i]) < 0) {
 			rc = -1;
 			break;
@@ -229,6 +244,14 @@ mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 		*unsure = 1;
 		rc = -1;
 	}
+	if (rc == 0 && room < p->n) {
+		/* Refused by a limit: no spool object failed. */
+		q->errobj[0] = '\0';
+		errno = ENOSPC;
+		rc = -1;
+	}
+	if (rc == 0 && q->cfg.overflow_drop)
+		mq_limit_trim(q);
 	if (*moved < p->n) {
 		int e = errno;
 		for (i = *moved; i < p->n; i++)
@@ -237,6 +260,108 @@ mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 	}
 	p->n = 0;
 	return rc;
+abort:
+	mq_put_abort(p);
+	return -1;
+}
+
+/*
+ * The next message carries a coalescing key (key.c); a keyed put is of one
+ * message: EINVAL for a bad key or a second message.
+ */
+int
+mq_put_key(struct mq_put *p, const char *key)
+{
+	if (!mq_key_valid(key) || p->n > 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	strlcpy(p->key, key, sizeof(p->key));
+	return 0;
+}
+
+/* Did the last commit add nothing, its key held by a message waiting? */
+int
+mq_put_coalesced(const struct mq_put *p)
+{
+	return p->coalesced;
+}
+
+/*
+ * Commit a keyed message (key.c).  Its file is durable first; then the key
+ * is taken.  Held by another message: ours is removed, and the id reported
+ * is the holder's, once the holder's directory is synced (its put may not
+ * have synced it yet if it was killed).  Ours: the limits are checked, the
+ * rename made and new/ synced while the key stays locked, so no other put
+ * reads the key before its message is there for good.
+ */
+static int
+commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
+{
+	struct mq_queue *q = p->q;
+	struct pending *e = &p->p[0];
+	char holder[MQ_NAME_MAX + 8];
+	struct mq_name hn;
+	size_t room;
+	int lk, r;
+
+	if (p->n != 1 || flush(p) < 0)
+		goto abort;
+	if ((r = mq_key_take(q, p->key, e->name, &lk, holder,
+	    sizeof(holder))) < 0)
+		goto abort;
+	if (r == 0) {
+		mq_put_abort(p);
+		p->coalesced = *moved = 1;
+		if (mq_name_parse(holder + 4, &hn) < 0)
+			return -1;
+		strlcpy(e->id, hn.id, sizeof(e->id));
+		if (p->sync && mq_fsync(q->dfd[holder[0] == 'n' ? MQ_NEW :
+		    MQ_CUR]) < 0) {
+			*unsure = 1;
+			return fail(p, holder[0] == 'n' ? "new" : "cur", "");
+		}
+		return 0;
+	}
+	if (mq_limit_room(q, 1, &room, &p->refused) < 0 || room == 0) {
+		if (room == 0) {
+			q->errobj[0] = '\0';
+			errno = ENOSPC;
+		}
+		mq_key_drop(q, p->key, lk);
+		goto abort;
+	}
+	/* No fresh name on a clash, as publish() does: the key names this. */
+	if (mq_rename_fresh(q->dfd[MQ_TMP], e->name, q->dfd[MQ_NEW],
+	    e->name) < 0) {
+		fail(p, "new", e->name);
+		mq_key_drop(q, p->key, lk);
+		goto abort;
+	}
+	p->n = 0;
+	*moved = 1;
+	if (p->sync && mq_fsync(q->dfd[MQ_NEW]) < 0) {
+		*unsure = 1;
+		mq_key_release(lk);
+		return fail(p, "new", "");
+	}
+	mq_key_release(lk);
+	if (q->cfg.overflow_drop)
+		mq_limit_trim(q);
+	return 0;
+abort:
+	mq_put_abort(p);
+	return -1;
+}
+
+/*
+ * Why the last commit moved fewer than pending (ENOSPC): the queue is full
+ * (max_length, overflow = refuse) or the file system below min_free.
+ */
+enum mq_refusal
+mq_put_refused(const struct mq_put *p)
+{
+	return p->refused;
 }
 
 /* The id of the i-th message the last commit moved into new/. */
@@ -269,7 +394,11 @@ flush(struct mq_put *p)
 	return close_last(p);
 }
 
-/* tmp/ to new/, never replacing: a name another host made takes a new one. */
+/*
+ * tmp/ to new/.  The id is fresh (host, pid, counter, random), so a plain
+ * rename would do; where the file system can refuse to replace, a name
+ * another host made all the same takes a new one.
+ */
 static int
 publish(struct mq_put *p, struct pending *e)
 {
@@ -278,7 +407,7 @@ publish(struct mq_put *p, struct pending *e)
 
 	strlcpy(oldname, e->name, sizeof(oldname));
 	for (tries = 0;; tries++) {
-		if (mq_rename(p->q->dfd[MQ_TMP], oldname, p->q->dfd[MQ_NEW],
+		if (mq_rename_fresh(p->q->dfd[MQ_TMP], oldname, p->q->dfd[MQ_NEW],
 		    e->name) == 0)
 			return 0;
 		if (errno != EEXIST || tries > 8 || name_new(p, e) < 0) {

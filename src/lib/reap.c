@@ -8,7 +8,9 @@
  * waiting messages cost no stat at all.  done/ loses what is older than the
  * retention, counted from the acknowledgement (the ctime the rename into
  * done/ set: the mtime there is the claim's old deadline); tmp/ loses files
- * untouched (mtime) for 36 hours, never sooner.
+ * untouched (mtime) for 36 hours, never sooner.  keys/ loses the stale
+ * keys (key.c): those whose message is gone, and leftovers of puts killed
+ * while making one.
  *
  * Nothing here prints: every action goes to r->act, every failed entry to
  * r->error (errno and q->errobj say what), and a pass goes on after both.
@@ -18,7 +20,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -146,8 +150,10 @@ reap_new(struct mq_queue *q, struct mq_reaper *r, const char *name,
 	}
 	if (n.expires <= 0)
 		return;
-	if (n.expires * 1000 > now) {
-		soonest(r, n.expires * 1000);
+	if (n.expires > now / 1000) {
+		/* A planted t field of 18 digits: never, not an overflow. */
+		if (n.expires < LLONG_MAX / 1000)
+			soonest(r, n.expires * 1000);
 		return;
 	}
 	mq_fate(&q->cfg, &n, MQ_EV_EXPIRED, now, &v);
@@ -212,6 +218,82 @@ pass(struct mq_queue *q, struct mq_reaper *r, enum mq_dir dir,
 	mq_scan_free(&s);
 }
 
+/*
+ * One entry of keys/: a key whose message is gone is removed (under its
+ * lock, so a put taking it over meanwhile is not undone; a key locked by a
+ * put at work is passed); a hidden file nobody holds locked for
+ * MQ_SETTLE_MS is what a put killed before linking its key left.
+ */
+static void
+reap_key(struct mq_queue *q, struct mq_reaper *r, int kfd, const char *name,
+    long long now)
+{
+	char where[MQ_NAME_MAX + 8];
+	struct stat st;
+	int fd, stale;
+
+	if (name[0] == '.') {
+		if (fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || mq_ctime_ms(&st) + MQ_SETTLE_MS > now)
+			return;
+		if ((fd = openat(kfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC)) < 0)
+			return;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (!r->dryrun)
+				unlinkat(kfd, name, 0);
+			r->act(r, "remove", MQ_KEYS, name, MQ_KEYS, NULL,
+			    "left by a put killed");
+		}
+		close(fd);
+		return;
+	}
+	if ((fd = mq_key_lock(kfd, name, 1)) < 0) {
+		if (errno != ENOENT && errno != EWOULDBLOCK) {
+			snprintf(q->errobj, sizeof(q->errobj), "keys/%s", name);
+			r->error(r);
+		}
+		return;
+	}
+	stale = mq_key_read(fd, where, sizeof(where)) == 0 &&
+	    !mq_key_live(q, where, now);
+	if (stale && (r->dryrun || unlinkat(kfd, name, 0) == 0)) {
+		r->act(r, "unkey", MQ_KEYS, name, MQ_KEYS, NULL,
+		    "stale: its message is gone");
+		r->c.keys++;
+	}
+	close(fd);
+}
+
+static void
+pass_keys(struct mq_queue *q, struct mq_reaper *r, long long now)
+{
+	struct dirent *d;
+	DIR *dp;
+	int kfd, fd;
+
+	if ((kfd = mq_key_dir(q, 0)) < 0) {
+		if (errno != ENOENT) {
+			strlcpy(q->errobj, "keys", sizeof(q->errobj));
+			r->error(r);
+		}
+		return;
+	}
+	if ((fd = dup(kfd)) < 0 || (dp = fdopendir(fd)) == NULL) {
+		strlcpy(q->errobj, "keys", sizeof(q->errobj));
+		r->error(r);
+		if (fd >= 0)
+			close(fd);
+		close(kfd);
+		return;
+	}
+	while ((d = readdir(dp)) != NULL)
+		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+			reap_key(q, r, kfd, d->d_name, now);
+	closedir(dp);
+	close(kfd);
+}
+
 /* One pass; then r->due is when the next thing falls due (0: nothing). */
 void
 mq_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
@@ -223,6 +305,7 @@ mq_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
 	if (q->cfg.retention_ms > 0)
 		pass(q, r, MQ_DONE, now);
 	pass(q, r, MQ_TMP, now);
+	pass_keys(q, r, now);
 	if (!r->dryrun && mq_sync(q) < 0)
 		r->error(r);
 }

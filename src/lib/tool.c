@@ -131,12 +131,16 @@ rank(int code)
 		return 0;
 	case MQ_EXIT_STALE:
 		return 1;
-	case MQ_EXIT_TEMP:
+	case MQ_EXIT_PAUSED:
 		return 3;
-	case MQ_EXIT_UNSURE:	/* above 111: a blind retry duplicates */
+	case MQ_EXIT_REFUSED:	/* below 111: the producer only waits */
 		return 4;
-	case MQ_EXIT_PERM:
+	case MQ_EXIT_TEMP:
 		return 5;
+	case MQ_EXIT_UNSURE:	/* above 111: a blind retry duplicates */
+		return 6;
+	case MQ_EXIT_PERM:
+		return 7;
 	}
 	return 2;
 }

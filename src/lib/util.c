@@ -181,26 +181,77 @@ mq_fsync(int fd)
 }
 
 /*
- * A rename that never replaces: plain rename(2) would silently overwrite a
- * colliding name.  Where the file system lacks RENAME_NOREPLACE, link+unlink
- * gives the same guarantee (at the cost of a moment with two links).
+ * Moves (mq-spool(5), Moves).  Each move is exclusive in one of two ways:
+ *
+ * - Its target name is fresh (a new id, a claim's new token): nothing can
+ *   stand there, and if its source is shared (a claim), the first rename
+ *   takes the source away and every other fails with ENOENT.  Plain
+ *   rename(2) is exclusive, so where RENAME_NOREPLACE is missing (FUSE,
+ *   GlusterFS: EINVAL) mq_rename_fresh simply renames.
+ *
+ * - Its target name may exist (an id going back to new/, to done/ or
+ *   dead/): it must never replace.  Where RENAME_NOREPLACE is missing,
+ *   mq_rename_named gives the target a fresh token instead.  link(2) and
+ *   unlink(2) would not do: for a moment the file has two names, and on a
+ *   shared source two movers can each link it (one message, two claims).
  */
-int
-mq_rename(int fromfd, const char *from, int tofd, const char *to)
+static int
+noreplace(int fromfd, const char *from, int tofd, const char *to)
 {
 	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
 		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
+	if (errno == EINVAL || errno == ENOSYS)
+		errno = EOPNOTSUPP;
+	return -1;
+}
+
+int
+mq_rename_fresh(int fromfd, const char *from, int tofd, const char *to)
+{
+	if (noreplace(fromfd, from, tofd, to) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -1;
+	return renameat(fromfd, from, tofd, to);
+}
+
+/*
+ * Move from to n's name in tofd, never replacing; to (len bytes) gets the
+ * name used.  Where the file system cannot refuse to replace, n gets a
+ * fresh token and so a name nobody else has.
+ */
+int
+mq_rename_named(int fromfd, const char *from, int tofd, struct mq_name *n,
+    char *to, size_t len)
+{
+	if (mq_name_format(to, len, n) < 0)
+		return -1;
+	if (noreplace(fromfd, from, tofd, to) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -1;
+	mq_token(n->token, sizeof(n->token));
+	if (mq_name_format(to, len, n) < 0)
+		return -1;
+	return renameat(fromfd, from, tofd, to);
+}
+
+/*
+ * A private file (nobody else knows its name) to a fixed name that may
+ * exist, never replacing.  Without RENAME_NOREPLACE, link(2) refuses an
+ * existing name; the second link lasts until the unlink, but it is of a
+ * file only we know.
+ */
+int
+mq_rename_private(int fromfd, const char *from, int tofd, const char *to)
+{
+	if (noreplace(fromfd, from, tofd, to) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
 		return -1;
 	if (linkat(fromfd, from, tofd, to, 0) < 0)
 		return -1;
-	if (unlinkat(fromfd, from, 0) < 0) {
-		int e = errno;
-		unlinkat(tofd, to, 0);
-		errno = e;
-		return -1;
-	}
-	return 0;
+	return unlinkat(fromfd, from, 0);
 }
 
 /* Set a spool file's mtime, never following a link. */

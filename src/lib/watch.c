@@ -8,6 +8,9 @@
  * event: the caller passes the earliest of them as until_ms.  Where inotify
  * cannot see other writers (network file systems) or is unavailable, the
  * watch polls once a second instead.
+ *
+ * The queue directory itself is watched for one thing: the removal of its
+ * pause file (limit.c), so that a paused consumer resumes at once.
  */
 #include <sys/inotify.h>
 #include <sys/vfs.h>
@@ -22,6 +25,7 @@
 
 struct mq_watch {
 	int fd;		/* inotify, or -1 when polling */
+	int qwd;	/* the watch on the queue directory */
 };
 
 /* File systems where inotify misses other clients' changes. */
@@ -55,7 +59,7 @@ mq_watch_open(struct mq_queue *q, int polling)
 
 	if ((w = malloc(sizeof(*w))) == NULL)
 		return NULL;
-	w->fd = -1;
+	w->fd = w->qwd = -1;
 	if (polling || remote(q->fd))
 		return w;
 	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
@@ -66,12 +70,17 @@ mq_watch_open(struct mq_queue *q, int polling)
 		    q->dfd[dirs[i]]);
 		/* Arrivals only; link(2) raises IN_CREATE, not IN_MOVED_TO. */
 		if (inotify_add_watch(w->fd, path, IN_MOVED_TO | IN_CREATE |
-		    IN_ONLYDIR) < 0) {
-			close(w->fd);
-			w->fd = -1;
-			return w;
-		}
+		    IN_ONLYDIR) < 0)
+			goto poll;
 	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", q->fd);
+	if ((w->qwd = inotify_add_watch(w->fd, path, IN_DELETE |
+	    IN_MOVED_FROM | IN_ONLYDIR)) < 0)
+		goto poll;
+	return w;
+poll:
+	close(w->fd);
+	w->fd = -1;
 	return w;
 }
 
@@ -111,22 +120,36 @@ mq_watch_wait(struct mq_watch *w, long long until_ms)
 		return -1;
 	if (r == 0)
 		return until_ms && mq_now_ms() >= until_ms ? 0 : 1;
-	mq_watch_drain(w);
-	return 1;
+	if (mq_watch_drain(w))
+		return 1;
+	/* Only the queue directory's other names changed: wait on. */
+	return mq_watch_wait(w, until_ms);
 }
 
 /*
  * Read every pending event and forget them: they are hints, and one rescan
- * covers them all, IN_Q_OVERFLOW (events lost) included.
+ * covers them all, IN_Q_OVERFLOW (events lost) included.  Returns 0 when
+ * none of them matters: only names in the queue directory other than the
+ * pause file (.index being rewritten, a config edited) went away.
  */
-void
+int
 mq_watch_drain(struct mq_watch *w)
 {
 	char buf[16384] __attribute__((aligned(8)));
+	const struct inotify_event *ev;
+	ssize_t r, off;
+	int any = 0;
 
-	if (w->fd >= 0)
-		while (read(w->fd, buf, sizeof(buf)) > 0)
-			;
+	if (w->fd < 0)
+		return 1;
+	while ((r = read(w->fd, buf, sizeof(buf))) > 0)
+		for (off = 0; off < r; off += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(buf + off);
+			if (ev->wd != w->qwd || (ev->len > 0 &&
+			    strcmp(ev->name, "paused") == 0))
+				any = 1;
+		}
+	return any;
 }
 
 void

@@ -50,6 +50,8 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 
 	*nout = 0;
 	*next_ms = 0;
+	if ((r = mq_paused(q)) != 0)
+		return r < 0 ? -1 : 0;	/* paused: nothing, wait for inotify */
 	if (w->stale || w->pos >= w->s.n ||
 	    mq_now_ms() - w->scanned_ms >= WALK_MS) {
 		if (rescan(q, w) < 0)

@@ -53,6 +53,11 @@ rules(void)
 	CHECK(fate("1.a,d3", MQ_EV_REACHED).fate == MQ_FATE_BURY);
 	CHECK(strcmp(after("1.a,d3,oab-12,c99", MQ_EV_EXPIRED),
 	    "1.a,d3,rmaxdeliveries") == 0);
+	/* A TTL far off (18 digits, planted) is far off, not an overflow. */
+	CHECK(fate("1.a,t999999999999999999", MQ_EV_REACHED).fate ==
+	    MQ_FATE_CLAIM);
+	CHECK(fate("1.a,t1800000000", MQ_EV_REACHED).fate == MQ_FATE_DELETE);
+	CHECK(fate("1.a,t1800000001", MQ_EV_REACHED).fate == MQ_FATE_CLAIM);
 	/* The TTL row comes first. */
 	CHECK(fate("1.a,t1000,d3", MQ_EV_EXPIRED).fate == MQ_FATE_DELETE);
 	/* An interrupted handler is no failure: not buried, back at once. */
@@ -75,6 +80,18 @@ rules(void)
 	CHECK(strcmp(after("1.a,d1", MQ_EV_LINKED), "1.a,d1,rlinks") == 0);
 	CHECK(strcmp(after("1.a,d1,c5", MQ_EV_UNREADABLE),
 	    "1.a,d1,runreadable") == 0);
+	/* A full queue's oldest, with drop-oldest: whatever its state. */
+	CHECK(strcmp(after("1.a,t9999999999,d2", MQ_EV_OVERFLOW),
+	    "1.a,t9999999999,d2,roverflow") == 0);
+	CHECK(strcmp(after("1.a", MQ_EV_OVERFLOW), "1.a,roverflow") == 0);
+	/* An operator's purge deletes, whatever the state; a move starts
+	 * the message afresh in its new queue, as a kick: same id. */
+	CHECK(fate("1.a,d3,c1", MQ_EV_PURGED).fate == MQ_FATE_DELETE);
+	CHECK(!fate("1.a,d3,c1", MQ_EV_PURGED).live);
+	CHECK(fate("1.a,d5,rpoison", MQ_EV_MOVED).fate == MQ_FATE_RETURN);
+	CHECK(strcmp(after("1.a,t9999999999,d5,rpoison", MQ_EV_MOVED),
+	    "1.a,t9999999999") == 0);
+	CHECK(strcmp(after("1.a,d2,o12-34,c5", MQ_EV_MOVED), "1.a") == 0);
 	CHECK(mq_fate_dir(&(struct mq_verdict){ .fate = MQ_FATE_BURY }) ==
 	    MQ_DEAD);
 	CHECK(mq_backoff_ms(1) == 1000 && mq_backoff_ms(40) == MQ_BACKOFF_MAX_MS);

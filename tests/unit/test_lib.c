@@ -96,7 +96,10 @@ same(const struct mq_config *a, const struct mq_config *b)
 	    a->max_deliveries == b->max_deliveries && a->ttl_ms == b->ttl_ms &&
 	    a->ttl_dead == b->ttl_dead && a->retention_ms == b->retention_ms &&
 	    a->keep_done == b->keep_done && a->max_size == b->max_size &&
-	    a->sync == b->sync;
+	    a->sync == b->sync && a->max_length == b->max_length &&
+	    a->overflow_drop == b->overflow_drop &&
+	    a->min_free == b->min_free && a->min_free_pct == b->min_free_pct &&
+	    a->coalesce_claimed == b->coalesce_claimed;
 }
 
 static int
@@ -133,6 +136,14 @@ test_names(void)
 	snprintf(buf, sizeof(buf), "%s,d5,rmaxdeliveries", id);
 	CHECK(roundtrip(buf, &n) && n.deliveries == 5 &&
 	    strcmp(n.reason, "maxdeliveries") == 0);
+	snprintf(buf, sizeof(buf), "%s,t17,d2,kuser-42,o0123456789ab-9,c1f", id);
+	CHECK(roundtrip(buf, &n) && strcmp(n.key, "user-42") == 0 &&
+	    n.deliveries == 2 && strcmp(n.token, "1f") == 0);
+	CHECK(mq_name_parse("x,kuser/1", &n) < 0);
+	CHECK(mq_name_parse("x,k,d1", &n) == 0 && strcmp(n.id, "x,k") == 0);
+	CHECK(mq_key_valid("a.b_c-1") && !mq_key_valid("") &&
+	    !mq_key_valid(".x") && !mq_key_valid("-x") &&
+	    !mq_key_valid("a b") && !mq_key_valid("a/b"));
 	snprintf(buf, sizeof(buf), "%s,d1,c00000001", id);
 	CHECK(roundtrip(buf, &n) && strcmp(n.token, "00000001") == 0);
 
@@ -156,6 +167,14 @@ test_names(void)
 	CHECK(mq_name_parse("x,d1234567890123456789", &n) == 0 &&
 	    n.deliveries == 0);
 	CHECK(mq_name_parse("x,c1,c2", &n) == 0 && strcmp(n.id, "x,c1") == 0);
+	/* A field is read only as it is written: zero and leading zeros not
+	 * (found by tests/fuzz/fuzz_name.c: "x,d0" lost its ",d0"). */
+	CHECK(roundtrip("x,t0", &n) && strcmp(n.id, "x,t0") == 0 &&
+	    n.expires == 0);
+	CHECK(roundtrip("x,d0", &n) && strcmp(n.id, "x,d0") == 0);
+	CHECK(roundtrip("x,d01", &n) && strcmp(n.id, "x,d01") == 0);
+	CHECK(roundtrip("x,t0,d2", &n) && strcmp(n.id, "x,t0") == 0 &&
+	    n.deliveries == 2);
 
 	/* Unsafe names are refused by both the check and the parser. */
 	{
@@ -366,6 +385,21 @@ test_config(void)
 	CHECK(conf("ttl = -5s\n", &c, err, sizeof(err)) < 0);
 	CHECK(conf("retention = 1y\n", &c, err, sizeof(err)) < 0);
 	CHECK(conf("Timeout = 5s\n", &c, err, sizeof(err)) < 0);
+	/* Flow control and coalescing (limit.c, key.c). */
+	CHECK(conf("max_length = 1000\noverflow = drop-oldest\n"
+		   "min_free = 64M\ncoalesce = claimed\n", &c, err,
+	    sizeof(err)) == 0 && c.max_length == 1000 && c.overflow_drop == 1 &&
+	    c.min_free == 64LL << 20 && c.min_free_pct == 0 &&
+	    c.coalesce_claimed == 1);
+	CHECK(conf("min_free = 5%\noverflow = refuse\ncoalesce = waiting\n",
+	    &c, err, sizeof(err)) == 0 && c.min_free_pct == 5 &&
+	    c.min_free == 0 && c.overflow_drop == 0 && c.coalesce_claimed == 0);
+	CHECK(conf("min_free = 100%\n", &c, err, sizeof(err)) < 0);
+	CHECK(conf("min_free = 5%%\n", &c, err, sizeof(err)) < 0);
+	CHECK(conf("min_free = %\n", &c, err, sizeof(err)) < 0);
+	CHECK(conf("overflow = drop\n", &c, err, sizeof(err)) < 0);
+	CHECK(conf("coalesce = always\n", &c, err, sizeof(err)) < 0);
+	CHECK(conf("max_length = -1\n", &c, err, sizeof(err)) < 0);
 	/* A claim with no time at all could never be acknowledged. */
 	CHECK(conf("timeout = 0\n", &c, err, sizeof(err)) < 0);
 

@@ -1,0 +1,8 @@
+# fish completion for mqstat(1)
+
+complete -c mqstat -f
+complete -c mqstat -s j -d 'JSON lines'
+complete -c mqstat -s l -d 'List every message instead of counting'
+complete -c mqstat -s o -r -F -d 'Write the output to this file, atomically'
+complete -c mqstat -s p -d 'The Prometheus text format'
+complete -c mqstat -a '(__fish_complete_directories (commandline -ct))'

@@ -1,0 +1,171 @@
+/*
+ * admin.c: an operator's purge and move of a queue's messages, by state
+ * (mqpurge, mqmove).
+ *
+ * The caller names the states to act on (mq_states_parse); nothing else is
+ * touched, and a claim in flight only if its state is named.  Each message
+ * meets its fate through the one table (fate.c: purged, moved): a purge is
+ * mq_settle's unlink, a move one no-replace rename into the other queue's
+ * new/ under the same id (mq_rename_named), afresh as a kick would send it:
+ * no delivery count, no reason, no claim, visible at once.  So each message
+ * is purged or moved whole or not at all, and a message that moved on
+ * meanwhile (claimed, acknowledged) is left alone, no failure.
+ *
+ * Why a claim's state is safe to act on: an expired claim cannot be
+ * extended (mq_check refuses it) and a claimer takes it by a rename to a
+ * fresh name, so the name we judged is still expired or gone; a fresh
+ * claim whose deadline is not yet set counts as in flight (stat.c).
+ *
+ * Both queues' directories are synced at the end of a pass, the target's
+ * first.  Nothing here prints: actions go to a->act, failures to a->error.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "mq-internal.h"
+
+/* "dead,done": names of mq_statenames, "waiting" (visible and delayed),
+ * "all" (every state but in flight and tmp). */
+int
+mq_states_parse(const char *list, unsigned *states)
+{
+	char buf[256], *p, *w;
+	int i;
+
+	*states = 0;
+	if (strlcpy(buf, list, sizeof(buf)) >= sizeof(buf))
+		goto bad;
+	for (p = buf; (w = strsep(&p, ",")) != NULL;) {
+		if (strcmp(w, "waiting") == 0)
+			*states |= MQ_STATE_BIT(MQ_ST_VISIBLE) |
+			    MQ_STATE_BIT(MQ_ST_DELAYED);
+		else if (strcmp(w, "all") == 0)
+			*states |= MQ_STATE_BIT(MQ_ST_VISIBLE) |
+			    MQ_STATE_BIT(MQ_ST_DELAYED) |
+			    MQ_STATE_BIT(MQ_ST_EXPIRED) |
+			    MQ_STATE_BIT(MQ_ST_DONE) | MQ_STATE_BIT(MQ_ST_DEAD);
+		else {
+			for (i = 0; i < MQ_NSTATES; i++)
+				if (strcmp(w, mq_statenames[i]) == 0)
+					break;
+			if (i == MQ_NSTATES)
+				goto bad;
+			*states |= MQ_STATE_BIT(i);
+		}
+	}
+	if (*states)
+		return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+static int
+fail(struct mq_queue *q, enum mq_dir dir, const char *name)
+{
+	int e = errno;
+
+	snprintf(q->errobj, sizeof(q->errobj), "%s/%s", mq_dirnames[dir],
+	    name);
+	errno = e;
+	return -1;
+}
+
+/*
+ * dir/name of q to a->to's new/ under tn's name (newname gets it).  It is
+ * to be visible at once: a future mtime (a delay, a claim's or a dead
+ * letter's old deadline) becomes now first; in a group queue the file may
+ * not be ours to touch (EPERM): then it is visible at that time.
+ */
+static int
+move(struct mq_queue *q, enum mq_dir dir, const char *name,
+    struct mq_name *tn, struct mq_admin *a, char *newname, size_t len,
+    long long now)
+{
+	struct stat st;
+
+	if (fstatat(q->dfd[dir], name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (mq_mtime_ms(&st) > now && mq_settime(q->dfd[dir], name, now) < 0 &&
+	    errno != EPERM))
+		return fail(q, dir, name);
+	if (mq_rename_named(q->dfd[dir], name, a->to->dfd[MQ_NEW], tn, newname,
+	    len) < 0)
+		return fail(q, dir, name);
+	q->dirty |= 1u << dir;
+	a->to->dirty |= 1u << MQ_NEW;
+	return 0;
+}
+
+static void
+one(struct mq_queue *q, struct mq_admin *a, enum mq_dir dir,
+    const char *name, long long now)
+{
+	char to[MQ_NAME_MAX + 1];
+	struct mq_verdict v;
+	struct mq_name n, tn;
+	struct stat st;
+	int r;
+
+	if (fstatat(q->dfd[dir], name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT && fail(q, dir, name) < 0)
+			a->error(a, q);
+		return;
+	}
+	if (!S_ISREG(st.st_mode) ||
+	    !(a->states & MQ_STATE_BIT(mq_state_of(dir, &st, now))))
+		return;
+	if (mq_name_parse(name, &n) < 0) {
+		if (q->skipped)
+			q->skipped(q, dir, name, "unsafe name");
+		return;
+	}
+	if (a->reason && strcmp(n.reason, a->reason) != 0)
+		return;
+	mq_fate(&q->cfg, &n, a->to ? MQ_EV_MOVED : MQ_EV_PURGED, now, &v);
+	mq_fate_name(&n, &v, now, &tn);
+	if (mq_name_format(to, sizeof(to), &tn) < 0)
+		strlcpy(to, n.id, sizeof(to));
+	if (a->dryrun)
+		r = 0;
+	else if (a->to)
+		r = move(q, dir, name, &tn, a, to, sizeof(to), now);
+	else
+		r = mq_settle(q, dir, name, &v, NULL, 0);
+	if (r < 0) {
+		if (errno != ENOENT && errno != ESTALE)
+			a->error(a, q);
+		return;
+	}
+	a->act(a, q, v.verb, dir, name, a->to ? to : NULL);
+	a->n++;
+}
+
+/* One pass over q: every message in a named state purged or moved. */
+void
+mq_admin(struct mq_queue *q, struct mq_admin *a, long long now)
+{
+	static const enum mq_dir order[] = { MQ_NEW, MQ_CUR, MQ_DEAD, MQ_DONE,
+		MQ_TMP };
+	struct mq_scan sc;
+	size_t d, i;
+
+	for (d = 0; d < sizeof(order) / sizeof(order[0]); d++) {
+		memset(&sc, 0, sizeof(sc));
+		if (mq_scan(q, order[d], &sc) < 0)
+			a->error(a, q);
+		else
+			mq_scan_sort(&sc);
+		for (i = 0; i < sc.n; i++)
+			one(q, a, order[d], mq_scan_name(&sc, i), now);
+		mq_scan_free(&sc);
+	}
+	if (a->dryrun)
+		return;
+	if (a->to && mq_sync(a->to) < 0)
+		a->error(a, a->to);
+	if (mq_sync(q) < 0)
+		a->error(a, q);
+}

@@ -1,0 +1,232 @@
+/*
+ * stat.c: what a queue holds, seen without claiming or changing anything
+ * (mqstat).
+ *
+ * The state of a message is its directory and, in new/ and cur/, its mtime:
+ * new/ holds visible (mtime passed) and delayed messages, cur/ live and
+ * expired claims (deadline passed and the rename MQ_SETTLE_MS old, as
+ * claim.c counts them; a claim whose owner died is live until a claimer or
+ * mqreap notices).  done/, dead/ and tmp/ are counted from their names
+ * alone, the reason of a dead letter being the name's last field, and the
+ * enqueue time of every message is in its id (mq_name_time): so a stat is
+ * one directory read per directory, plus one fstatat per entry of new/ and
+ * cur/, never an open.  Nothing is sorted.
+ *
+ * A message that moves on during the count (claimed, acknowledged) may be
+ * counted twice or not at all: these are figures, not a snapshot.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mq-internal.h"
+
+const char *const mq_statenames[MQ_NSTATES] = { "visible", "delayed",
+	"inflight", "expired", "done", "dead", "tmp" };
+
+/* qshape's default buckets: 5, 10, 20, ... 1280 minutes, and more. */
+const long long mq_age_bounds[MQ_AGE_BUCKETS - 1] = { 300, 600, 1200, 2400,
+	4800, 9600, 19200, 38400, 76800 };
+
+/* The state of a message in dir whose stat is st (NULL: not needed). */
+enum mq_state
+mq_state_of(enum mq_dir dir, const struct stat *st, long long now)
+{
+	switch (dir) {
+	case MQ_NEW:
+		return mq_mtime_ms(st) <= now ? MQ_ST_VISIBLE : MQ_ST_DELAYED;
+	case MQ_CUR:
+		return mq_mtime_ms(st) <= now &&
+		    mq_ctime_ms(st) + MQ_SETTLE_MS <= now ? MQ_ST_EXPIRED :
+		    MQ_ST_INFLIGHT;
+	case MQ_DONE:
+		return MQ_ST_DONE;
+	case MQ_DEAD:
+		return MQ_ST_DEAD;
+	default:
+		break;
+	}
+	return MQ_ST_TMP;
+}
+
+static int
+fail(struct mq_queue *q, enum mq_dir dir, const char *name)
+{
+	int e = errno;
+
+	snprintf(q->errobj, sizeof(q->errobj), "%s/%s", mq_dirnames[dir],
+	    name);
+	errno = e;
+	return -1;
+}
+
+/* stat an entry: 1 a message, 0 gone or not a regular file, -1 error. */
+static int
+entry(struct mq_queue *q, enum mq_dir dir, const char *name, struct stat *st)
+{
+	if (fstatat(q->dfd[dir], name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : fail(q, dir, name);
+	return S_ISREG(st->st_mode);
+}
+
+static int
+count_reason(struct mq_stats *s, const char *reason)
+{
+	struct mq_reason_count *nd;
+	size_t i;
+
+	if (reason[0] == '\0')
+		reason = "unknown";
+	for (i = 0; i < s->ndead; i++)
+		if (strcmp(s->dead[i].reason, reason) == 0) {
+			s->dead[i].n++;
+			return 0;
+		}
+	if ((nd = reallocarray(s->dead, s->ndead + 1, sizeof(*nd))) == NULL)
+		return -1;
+	s->dead = nd;
+	strlcpy(nd[s->ndead].reason, reason, sizeof(nd->reason));
+	nd[s->ndead++].n = 1;
+	return 0;
+}
+
+/* A waiting message put at put_ms: into the age histogram. */
+static void
+age(struct mq_stats *s, long long put_ms, long long now)
+{
+	long long a = now > put_ms ? (now - put_ms) / 1000 : 0;
+	int b;
+
+	for (b = 0; b < MQ_AGE_BUCKETS - 1 && a > mq_age_bounds[b]; b++)
+		;
+	s->age[b]++;
+	s->age_sum_ms += now > put_ms ? now - put_ms : 0;
+}
+
+/* When a message was put: from its id, or for a foreign name its mtime. */
+static long long
+put_time(const char *name, const struct stat *st)
+{
+	long long t = mq_name_time(name);
+
+	return t > 0 ? t * 1000 : st ? mq_mtime_ms(st) : 0;
+}
+
+static int
+one(struct mq_queue *q, enum mq_dir dir, const char *name, long long now,
+    struct mq_stats *s)
+{
+	struct mq_name n;
+	struct stat st;
+	enum mq_state state;
+	long long t;
+	int r;
+
+	if (dir == MQ_NEW || dir == MQ_CUR) {
+		if ((r = entry(q, dir, name, &st)) <= 0)
+			return r;
+		state = mq_state_of(dir, &st, now);
+	} else
+		state = mq_state_of(dir, NULL, now);
+	s->n[state]++;
+	switch (state) {
+	case MQ_ST_VISIBLE:
+	case MQ_ST_DELAYED:
+		t = put_time(name, &st);
+		age(s, t, now);
+		if (state == MQ_ST_VISIBLE &&
+		    (s->oldest_visible == 0 || t < s->oldest_visible))
+			s->oldest_visible = t;
+		break;
+	case MQ_ST_INFLIGHT:
+	case MQ_ST_EXPIRED:
+		t = mq_ctime_ms(&st);
+		if (s->oldest_claim == 0 || t < s->oldest_claim)
+			s->oldest_claim = t;
+		break;
+	case MQ_ST_DEAD:
+		if (mq_name_parse(name, &n) < 0)
+			n.reason[0] = '\0';
+		if (count_reason(s, n.reason) < 0)
+			return fail(q, dir, name);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Count queue q's messages by state; s is to be freed with mq_stat_free. */
+int
+mq_stat(struct mq_queue *q, long long now, struct mq_stats *s)
+{
+	static const enum mq_dir order[] = { MQ_NEW, MQ_CUR, MQ_DONE, MQ_DEAD,
+		MQ_TMP };
+	struct mq_scan sc;
+	size_t d, i;
+	int r = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (d = 0; d < sizeof(order) / sizeof(order[0]) && r == 0; d++) {
+		memset(&sc, 0, sizeof(sc));
+		r = mq_scan(q, order[d], &sc);
+		for (i = 0; r == 0 && i < sc.n; i++)
+			r = one(q, order[d], mq_scan_name(&sc, i), now, s);
+		mq_scan_free(&sc);
+	}
+	return r;
+}
+
+void
+mq_stat_free(struct mq_stats *s)
+{
+	free(s->dead);
+	s->dead = NULL;
+	s->ndead = 0;
+}
+
+/*
+ * Each message of q, in id order within each directory (new/, cur/, dead/,
+ * done/, tmp/), to fn; a non-zero return of fn stops the walk and is
+ * returned.  Every entry is stat'ed: the listing shows sizes.
+ */
+int
+mq_peek(struct mq_queue *q, long long now,
+    int (*fn)(void *, const struct mq_peek *), void *ctx)
+{
+	static const enum mq_dir order[] = { MQ_NEW, MQ_CUR, MQ_DEAD, MQ_DONE,
+		MQ_TMP };
+	struct mq_peek p;
+	struct mq_scan sc;
+	struct stat st;
+	size_t d, i;
+	int r = 0, e;
+
+	for (d = 0; d < sizeof(order) / sizeof(order[0]) && r == 0; d++) {
+		memset(&sc, 0, sizeof(sc));
+		if ((r = mq_scan(q, order[d], &sc)) == 0)
+			mq_scan_sort(&sc);
+		for (i = 0; r == 0 && i < sc.n; i++) {
+			memset(&p, 0, sizeof(p));
+			p.dir = order[d];
+			p.name = mq_scan_name(&sc, i);
+			if ((e = entry(q, p.dir, p.name, &st)) <= 0) {
+				r = e;
+				continue;
+			}
+			if (mq_name_parse(p.name, &p.n) < 0)
+				strlcpy(p.n.id, p.name, sizeof(p.n.id));
+			p.state = mq_state_of(p.dir, &st, now);
+			p.put = put_time(p.name, &st);
+			p.size = st.st_size;
+			if (p.dir == MQ_NEW || p.dir == MQ_CUR)
+				p.at = mq_mtime_ms(&st);
+			r = fn(ctx, &p);
+		}
+		mq_scan_free(&sc);
+	}
+	return r;
+}
