@@ -78,7 +78,9 @@ next_record(struct reader *r, int delim, int keep, long long max,
 	ssize_t n;
 
 	for (;;) {
-		p = memchr(r->buf + scan, delim, r->len - scan);
+		/* Nothing read yet: buf is NULL, not even buf + 0 is valid. */
+		p = r->len > scan ? memchr(r->buf + scan, delim,
+		    r->len - scan) : NULL;
 		if (p != NULL) {
 			*rec = r->buf + r->off;
 			*len = (size_t)(p - *rec) + (keep ? 1 : 0);

@@ -3,7 +3,8 @@
 bats_require_minimum_version 1.5.0
 
 MQ_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-PATH="$MQ_ROOT/bin:$PATH"
+# MQ_BIN: other builds of the tools (make check-asan: build-asan/bin).
+PATH="${MQ_BIN:-$MQ_ROOT/bin}:$PATH"
 export PATH
 
 setup() {

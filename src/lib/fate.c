@@ -50,7 +50,8 @@ verdict(struct mq_verdict *v, enum mq_fate fate, const char *reason,
 static int
 ttl_passed(const struct mq_name *n, long long now)
 {
-	return n->expires > 0 && n->expires * 1000 <= now;
+	/* Not expires * 1000 <= now: a planted t field of 18 digits overflows. */
+	return n->expires > 0 && n->expires <= now / 1000;
 }
 
 static int

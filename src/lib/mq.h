@@ -258,6 +258,38 @@ void mq_reap_unlock(int fd);
 /* limit.c: flow control (mq-spool(5) max_length, min_free, paused) */
 int mq_paused(struct mq_queue *);
 
+/* topic.c, publish.c: publish-subscribe (mqpub) */
+#define MQ_ID_MAX 128
+struct mq_topic {
+	char *path;		/* as the user gave it */
+	int fd, subfd, pubfd, tmpfd; /* TOPIC/, subscribers/, pub/, tmp/ */
+	char errobj[MQ_NAME_MAX + 16];
+};
+enum mq_sub_state {
+	MQ_SUB_DELIVERED,	/* its copy is in its new/ and durable */
+	MQ_SUB_ALREADY,		/* an earlier attempt delivered it */
+	MQ_SUB_REFUSED,		/* full, or below min_free: refused */
+	MQ_SUB_FAILED,		/* err, errobj: removed, unwritable, ... */
+	MQ_SUB_UNSURE,		/* in new/, but new/ could not be synced */
+};
+struct mq_sub {
+	char name[MQ_FIELD_MAX + 1];	/* TOPIC/subscribers/NAME */
+	char queue[4096];		/* the queue it links to */
+	enum mq_sub_state state;
+	enum mq_refusal refused;
+	int err;
+	char errobj[MQ_NAME_MAX + 16];	/* in the queue, what failed */
+};
+int mq_topic_open(struct mq_topic *, const char *path, int create);
+void mq_topic_close(struct mq_topic *);
+int mq_topic_subscribe(struct mq_topic *, const char *queue, char *name,
+    size_t);
+int mq_topic_unsubscribe(struct mq_topic *, const char *queue, char *name,
+    size_t);
+int mq_pub_id_valid(const char *);
+int mq_publish(struct mq_topic *, const char *id, int in, int nosync,
+    void (*stored)(const char *id), struct mq_sub **, size_t *);
+
 /* watch.c */
 struct mq_watch;
 struct mq_watch *mq_watch_open(struct mq_queue *, int polling);

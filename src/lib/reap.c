@@ -22,6 +22,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -149,8 +150,10 @@ reap_new(struct mq_queue *q, struct mq_reaper *r, const char *name,
 	}
 	if (n.expires <= 0)
 		return;
-	if (n.expires * 1000 > now) {
-		soonest(r, n.expires * 1000);
+	if (n.expires > now / 1000) {
+		/* A planted t field of 18 digits: never, not an overflow. */
+		if (n.expires < LLONG_MAX / 1000)
+			soonest(r, n.expires * 1000);
 		return;
 	}
 	mq_fate(&q->cfg, &n, MQ_EV_EXPIRED, now, &v);

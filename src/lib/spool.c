@@ -30,6 +30,21 @@ fail(struct mq_queue *q, const char *obj)
 	return -1;
 }
 
+/*
+ * A queue that failed to open leaves nothing open behind: mqack opens one
+ * queue after another for as long as its input lasts.  q->errobj stays.
+ */
+static int
+open_fail(struct mq_queue *q, const char *obj)
+{
+	int e = errno;
+
+	fail(q, obj);
+	mq_close(q);
+	errno = e;
+	return -1;
+}
+
 static int
 fail2(struct mq_queue *q, enum mq_dir dir, const char *name)
 {
@@ -59,20 +74,20 @@ mq_open(struct mq_queue *q, const char *path, int create, int group)
 	for (i = 0; i < MQ_NDIRS; i++)
 		q->dfd[i] = -1;
 	if ((q->path = strdup(path)) == NULL)
-		return fail(q, "");
+		return open_fail(q, "");
 	if (create) {
 		if (mkdir(path, dmode) == 0)
 			made = 1;
 		else if (errno != EEXIST)
-			return fail(q, "");
+			return open_fail(q, "");
 	}
 	q->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (q->fd < 0)
-		return fail(q, "");
+		return open_fail(q, "");
 	if (made && group && fchmod(q->fd, dmode) < 0)
-		return fail(q, "");
+		return open_fail(q, "");
 	if (fstat(q->fd, &st) < 0)
-		return fail(q, "");
+		return open_fail(q, "");
 	group = (st.st_mode & S_IWGRP) != 0;
 	dmode = group ? 02770 : 0700;
 	q->fmode = group ? 0640 : 0600;
@@ -80,21 +95,21 @@ mq_open(struct mq_queue *q, const char *path, int create, int group)
 		if (create && mkdirat(q->fd, mq_dirnames[i], dmode) == 0) {
 			made = 1;
 			if (group && fchmodat(q->fd, mq_dirnames[i], dmode, 0) < 0)
-				return fail(q, mq_dirnames[i]);
+				return open_fail(q, mq_dirnames[i]);
 		} else if (create && errno != EEXIST)
-			return fail(q, mq_dirnames[i]);
+			return open_fail(q, mq_dirnames[i]);
 		q->dfd[i] = openat(q->fd, mq_dirnames[i],
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (q->dfd[i] < 0)
-			return fail(q, mq_dirnames[i]);
+			return open_fail(q, mq_dirnames[i]);
 	}
 	if (create && mq_config_write_default(q->fd, q->fmode) < 0)
-		return fail(q, "config");
+		return open_fail(q, "config");
 	/* A new queue must survive a power cut like the messages in it. */
 	if (made && mq_fsync(q->fd) < 0)
-		return fail(q, "");
+		return open_fail(q, "");
 	if (mq_config_read(q->fd, &q->cfg, err, sizeof(err)) < 0)
-		return fail(q, err);
+		return open_fail(q, err);
 	return 0;
 }
 
@@ -103,9 +118,11 @@ mq_close(struct mq_queue *q)
 {
 	int i;
 
-	for (i = 0; i < MQ_NDIRS; i++)
+	for (i = 0; i < MQ_NDIRS; i++) {
 		if (q->dfd[i] >= 0)
 			close(q->dfd[i]);
+		q->dfd[i] = -1;
+	}
 	if (q->fd >= 0)
 		close(q->fd);
 	free(q->path);

@@ -53,6 +53,11 @@ rules(void)
 	CHECK(fate("1.a,d3", MQ_EV_REACHED).fate == MQ_FATE_BURY);
 	CHECK(strcmp(after("1.a,d3,oab-12,c99", MQ_EV_EXPIRED),
 	    "1.a,d3,rmaxdeliveries") == 0);
+	/* A TTL far off (18 digits, planted) is far off, not an overflow. */
+	CHECK(fate("1.a,t999999999999999999", MQ_EV_REACHED).fate ==
+	    MQ_FATE_CLAIM);
+	CHECK(fate("1.a,t1800000000", MQ_EV_REACHED).fate == MQ_FATE_DELETE);
+	CHECK(fate("1.a,t1800000001", MQ_EV_REACHED).fate == MQ_FATE_CLAIM);
 	/* The TTL row comes first. */
 	CHECK(fate("1.a,t1000,d3", MQ_EV_EXPIRED).fate == MQ_FATE_DELETE);
 	/* An interrupted handler is no failure: not buried, back at once. */

@@ -167,6 +167,14 @@ test_names(void)
 	CHECK(mq_name_parse("x,d1234567890123456789", &n) == 0 &&
 	    n.deliveries == 0);
 	CHECK(mq_name_parse("x,c1,c2", &n) == 0 && strcmp(n.id, "x,c1") == 0);
+	/* A field is read only as it is written: zero and leading zeros not
+	 * (found by tests/fuzz/fuzz_name.c: "x,d0" lost its ",d0"). */
+	CHECK(roundtrip("x,t0", &n) && strcmp(n.id, "x,t0") == 0 &&
+	    n.expires == 0);
+	CHECK(roundtrip("x,d0", &n) && strcmp(n.id, "x,d0") == 0);
+	CHECK(roundtrip("x,d01", &n) && strcmp(n.id, "x,d01") == 0);
+	CHECK(roundtrip("x,t0,d2", &n) && strcmp(n.id, "x,t0") == 0 &&
+	    n.deliveries == 2);
 
 	/* Unsafe names are refused by both the check and the parser. */
 	{

@@ -1,0 +1,45 @@
+#!/usr/bin/env bats
+# Many machines on one queue: a GlusterFS volume on this machine (Debian's
+# glusterfs-server), replica 2, mounted twice through FUSE; each mount is
+# used by its own "host" (own host name, PID and mount namespaces).  The
+# harness is tests/cluster/; `make check-cluster` runs the long version
+# (CLUSTER_N=500 messages per host).  Skips, saying why, where this
+# machine cannot run glusterd or FUSE.
+
+load test_helper
+
+setup_file() {
+	. "$BATS_TEST_DIRNAME/cluster/gluster.sh"
+	local why
+	why=$(gl_why_not)
+	[ -z "$why" ] || skip "GlusterFS cannot run here: $why"
+	export GL="$BATS_FILE_TMPDIR/gl"
+	gl_up "$GL" || {
+		gl_down "$GL"
+		skip "GlusterFS volume could not be set up (see $GL)"
+	}
+}
+
+teardown_file() {
+	. "$BATS_TEST_DIRNAME/cluster/gluster.sh"
+	[ -z "${GL:-}" ] || gl_down "$GL"
+}
+
+n=${CLUSTER_N:-60}
+
+@test "two hosts, each with a producer, mqget/mqack and mqwatch -j 2: none lost, none acknowledged twice, no error" {
+	run --separate-stderr "$MQ_ROOT/tests/cluster/run.sh" "$GL" out "$n"
+	echo "# steady, $n per host: $output" >&3
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "attempted $((2 * n)) acked $((2 * n)) lost 0 duplicated 0 left 0 errors 0 recovered 0 unexpected 0" ]]
+}
+
+@test "a host crashes mid-run: its claims come back to the other host after their timeout, none lost" {
+	run --separate-stderr "$MQ_ROOT/tests/cluster/run.sh" "$GL" out "$n" crash
+	echo "# crash, $n per host: $output" >&3
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	# At least the claim hostB held came back and was done by hostA.
+	[[ "$output" =~ lost\ 0\ duplicated\ 0\ left\ 0\ errors\ 0\ recovered\ [1-9] ]]
+}
