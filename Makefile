@@ -54,7 +54,10 @@ check: deps all
 demo: deps all
 	sh tests/demo.sh
 
+# The bench also measures python3-dirq, a peer (bench/pydirq.py).
+BENCHDEPS = python3-dirq e2fsprogs
 bench: deps all
+	@sh tests/deps.sh $(BENCHDEPS)
 	sh bench/run.sh
 
 install: all

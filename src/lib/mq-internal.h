@@ -57,13 +57,16 @@ int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
 #define MQ_INDEX_MAX_AGE_MS 2000 /* then a full scan, for what it missed */
 struct mq_index {
 	int fd, rdonly;
-	off_t cur, saved;	/* the next name's offset; as read */
+	int nolock;		/* the cursor's lock timed out: go without */
+	off_t end;		/* of the names reserved for us */
 	off_t bufoff;		/* of buf in the file */
 	size_t pos, len;
+	size_t want;		/* names to reserve next: the caller's need */
 	char buf[16384];
 };
 int mq_index_open(struct mq_queue *, struct mq_index *, long long now);
 const char *mq_index_next(struct mq_index *);
+int mq_index_scan_lock(struct mq_index *);
 void mq_index_close(struct mq_index *);
 void mq_index_drop(struct mq_queue *);
 void mq_index_write(struct mq_queue *, const char *const *, size_t,
