@@ -427,6 +427,13 @@ case " ${BENCH_SECTIONS:-a b c d s} " in *" s "*)
 	STAT_N=$STAT_N STAT_RUNS=$RUNS sh bench/stat.sh "$W/ext4" >"$W/stat"
 esac
 
+# --- (t) mqpub, mqput -K, limits: bench/topics.sh (issue 10) ----------
+case " ${BENCH_SECTIONS:-a b c d s t} " in *" t "*)
+	echo "bench: (t) mqpub, mqput -K, limits" >&2
+	[ "${BENCH_QUICK:-0}" = 1 ] && TOPICS_N=100 || TOPICS_N=300
+	TOPICS_N=$TOPICS_N TOPICS_RUNS=$RUNS sh bench/topics.sh "$W/ext4" >"$W/topics"
+esac
+
 # --- (g) across hosts on GlusterFS: bench/cluster.sh (issue 9) ---------
 case " ${BENCH_SECTIONS:-a b c d s g} " in *" g "*)
 	echo "bench: (g) GlusterFS, one host and two" >&2
@@ -440,5 +447,6 @@ esac
 	echo
 	awk -f bench/table.awk "$R"
 	[ ! -s "$W/stat" ] || { echo; echo "(s) mqstat: stat N WHO seconds"; cat "$W/stat"; }
+	[ ! -s "$W/topics" ] || { echo; echo "(t) mqpub, mqput -K, limits: one process each, durable"; cat "$W/topics"; }
 	[ ! -s "$W/cluster" ] || { echo; cat "$W/cluster"; }
 } | tee "${BENCH_OUT:-/dev/null}"

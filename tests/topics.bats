@@ -243,3 +243,19 @@ kill_pub() {
 		done
 	done
 }
+
+@test "what a publisher killed while storing left in the topic's tmp/ goes after 36 hours" {
+	command -v strace >/dev/null || skip "no strace"
+	topic news a
+	run -137 strace -f -o /dev/null -e inject=renameat2:signal=KILL:when=1 \
+		mqpub news <<<x
+	[ "$(count news/tmp)" = 1 ]
+	[ "$(count a/new)" = 0 ]
+	left=$(ls news/tmp)
+	mqpub news <<<y >/dev/null
+	[ "$(ls news/tmp)" = "$left" ]
+	touch -d '-37 hours' "news/tmp/$left"
+	mqpub news <<<z >/dev/null
+	[ "$(count news/tmp)" = 0 ]
+	[ "$(count a/new)" = 2 ]
+}

@@ -109,6 +109,40 @@ out:
 }
 
 /*
+ * What publishers killed while writing left in the topic's tmp/: removed
+ * once untouched for 36 hours, maildir's rule, as mqreap does in a queue.
+ */
+static void
+sweep(struct mq_topic *t)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+	int fd, sub;
+
+	if ((fd = openat(t->tmpfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
+		return;
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.' || fstatat(t->tmpfd, d->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+		    mq_mtime_ms(&st) + MQ_TMP_MAX_AGE_MS > mq_now_ms())
+			continue;
+		if ((sub = openat(t->tmpfd, d->d_name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			unlinkat(sub, "body", 0);
+			close(sub);
+		}
+		unlinkat(t->tmpfd, d->d_name, AT_REMOVEDIR);
+	}
+	closedir(dp);
+}
+
+/*
  * The publication: made (no id, or an id not yet published) or found (a
  * retry: the stored body is used, the input is not read), then locked for
  * the fan-out and its body opened.
@@ -125,6 +159,7 @@ store(struct pub *P, const char *id, int in)
 	if (fstatat(P->t->pubfd, P->id, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT)
 			return pfail(P, "pub", P->id);
+		sweep(P->t);
 		if (create(P, in) < 0)
 			return -1;
 	}
