@@ -74,6 +74,20 @@ field() {
 	[[ $output == *"waiting messages by age"* ]]
 }
 
+@test "a paused queue says so in all three outputs" {
+	mixed jobs
+	mkq other
+	touch jobs/paused
+	run -0 mqstat -j jobs other
+	[ "$(field jobs .paused <<<"$output")" = true ]
+	[ "$(field other .paused <<<"$output")" = false ]
+	run -0 mqstat -p jobs other
+	grep -qx 'mq_paused{queue="jobs"} 1' <<<"$output"
+	grep -qx 'mq_paused{queue="other"} 0' <<<"$output"
+	run -0 mqstat jobs other
+	[[ $output == *$'\npaused: jobs\n'* ]]
+}
+
 @test "queues come from stdin, one per line" {
 	mixed a
 	mkq b

@@ -157,6 +157,22 @@ run_unit() {
 	[ "$(ls -A prom)" = mq.prom ]
 }
 
+@test "mqstat.service's one capability reads a queue another user owns, and no less would" {
+	local unit="$ROOT/lib/systemd/system/mqstat.service" cap
+	cap=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z' 'a-z')
+	[ "$cap" = cap_dac_read_search ]
+	! grep -q '^User=' "$unit"
+	mkq jobs
+	put jobs >/dev/null
+	chown -R nobody jobs
+	chmod 700 jobs jobs/*
+	run -0 setpriv --bounding-set "-all,+${cap#cap_}" --inh-caps -all \
+	    -- mqstat -j jobs
+	[[ $output == *'"visible":1,'* ]]
+	run -100 setpriv --bounding-set -all --inh-caps -all -- mqstat -j jobs
+	[[ $output == *"Permission denied"* ]]
+}
+
 @test "on the journal's stream, each line of stderr starts with <3>; elsewhere not" {
 	: >log
 	JOURNAL_STREAM=$(stat -c %d:%i log) mqget nosuch 2>>log || true

@@ -350,6 +350,7 @@ struct mq_stats {
 	long long age_sum_ms;
 	struct mq_reason_count *dead;	/* dead letters by reason */
 	size_t ndead;
+	int paused;			/* QUEUE/paused exists */
 };
 struct mq_peek {
 	enum mq_dir dir;
