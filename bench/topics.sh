@@ -101,9 +101,8 @@ done
 # Plain, keyed, coalesced, old, limited puts: in blocks of 10, each kind in
 # turn, so that the machine's noise and drift fall on all alike.
 mkq "$D/p"
-# The old mqput refuses the new settings: a config of the old ones.
-mkq "$D/o"
-sed -i '/^max_length\|^overflow\|^min_free\|^coalesce/d' "$D/o/config"
+# The old mqput refuses settings newer than itself: its own queue.
+[ -z "$OLD" ] || "$OLD" -c -l -q "$D/o" </dev/null
 mkq "$D/l"
 echo 'max_length = 1000000' >>"$D/l/config"
 mkq "$D/f"

@@ -67,42 +67,71 @@ pfail(struct pub *P, const char *obj, const char *name)
 	return -1;
 }
 
-/* The body into a fresh directory in tmp/, synced, renamed to pub/ID. */
+/* dir/body from in, synced with its directory entry. */
+static int
+write_body(struct pub *P, int dfd, const char *dir, int in)
+{
+	int fd, e;
+
+	fd = openat(dfd, "body", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd < 0)
+		return pfail(P, "tmp", dir);
+	if (mq_copy(in, fd) < 0) {
+		/* The input failed, or the write: say which. */
+		e = errno;
+		close(fd);
+		errno = e;
+		return pfail(P, "tmp", dir);
+	}
+	if ((P->sync && mq_fsync(fd) < 0)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return pfail(P, "tmp", dir);
+	}
+	if (close(fd) < 0 || (P->sync && mq_fsync(dfd) < 0))
+		return pfail(P, "tmp", dir);
+	return 0;
+}
+
+/*
+ * The body into a fresh directory in tmp/, synced, renamed to pub/ID.
+ * Returns 0, 1 if pub/ID exists already (a retry raced us), or -1.
+ */
 static int
 create(struct pub *P, int in)
 {
 	struct mq_topic *t = P->t;
 	char dir[MQ_ID_MAX + 32];
-	int dfd = -1, fd = -1, e, r;
+	int dfd, e, r;
 
 	snprintf(dir, sizeof(dir), "%s.%ld.%08x", P->id, (long)getpid(),
 	    arc4random());
 	if (mkdirat(t->tmpfd, dir, 0700) < 0)
 		return pfail(P, "tmp", dir);
 	if ((dfd = openat(t->tmpfd, dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0 || (fd = openat(dfd, "body", O_WRONLY | O_CREAT |
-	    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
-	    mq_copy(in, fd) < 0 || (P->sync && mq_fsync(fd) < 0) ||
-	    close(fd) < 0 || (fd = -1, P->sync && mq_fsync(dfd) < 0)) {
+	    O_CLOEXEC)) < 0) {
 		r = pfail(P, "tmp", dir);
 		goto out;
 	}
-	if (mq_rename_fresh(t->tmpfd, dir, t->pubfd, P->id) == 0) {
-		close(dfd);
-		if (P->sync && mq_fsync(t->pubfd) < 0)
-			return pfail(P, "pub", "");
-		return 0;
+	if ((r = write_body(P, dfd, dir, in)) == 0) {
+		if (mq_rename_fresh(t->tmpfd, dir, t->pubfd, P->id) == 0) {
+			close(dfd);
+			if (P->sync && mq_fsync(t->pubfd) < 0)
+				return pfail(P, "pub", "");
+			return 0;
+		}
+		/* Published meanwhile under this id: a retry, like ours. */
+		r = errno == EEXIST || errno == ENOTEMPTY ? 1 :
+		    pfail(P, "pub", P->id);
 	}
-	/* Published meanwhile under this id: a retry, like ours. */
-	r = errno == EEXIST || errno == ENOTEMPTY ? 1 : pfail(P, "pub", P->id);
+	e = errno;
+	unlinkat(dfd, "body", 0);
+	close(dfd);
+	errno = e;
 out:
 	e = errno;
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0) {
-		unlinkat(dfd, "body", 0);
-		close(dfd);
-	}
 	unlinkat(t->tmpfd, dir, AT_REMOVEDIR);
 	errno = e;
 	return r;
