@@ -165,6 +165,17 @@ field() {
 	[ "$(jq 'select(.state == "visible") | (.id as $i | .path | endswith($i)) and .size == 2 and .deadline == null' <<<"$output" | sort -u)" = true ]
 }
 
+@test "-l -s lists only the states named, as mqpurge takes them" {
+	mixed jobs
+	run -0 mqstat -l -s dead,inflight jobs
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(awk '{ print $1 }' <<<"$output" | sort -u | tr '\n' ' ')" = "dead inflight " ]
+	run -0 mqstat -l -j -s waiting jobs
+	[ "$(jq -r .state <<<"$output" | sort | tr '\n' ' ')" = "delayed visible visible " ]
+	run -2 mqstat -s dead jobs
+	run -2 mqstat -l -s nosuchstate jobs
+}
+
 @test "mqstat changes nothing: not a name, not a time" {
 	mixed jobs
 	before=$(ls -lAR --full-time jobs)
