@@ -54,7 +54,10 @@ check: deps all
 demo: deps all
 	sh tests/demo.sh
 
+# The bench also measures python3-dirq, a peer (bench/pydirq.py).
+BENCHDEPS = python3-dirq e2fsprogs
 bench: deps all
+	@sh tests/deps.sh $(BENCHDEPS)
 	sh bench/run.sh
 
 install: all
@@ -149,6 +152,13 @@ fuzz: deps
 	$(MAKE) fuzz-build
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
+# Issue 13: the errno table.  Every call of every tool's ordinary job made
+# to fail with each plausible errno (strace inject); doc/ERRNO.md is the
+# generated table, tests/errno.bats a sample of it in make check.
+errno: deps all
+	bash tests/errno/gen.sh -o doc/ERRNO.md
+.PHONY: errno
+
 clean-fault: clean-fuzz
 clean-fuzz:
 	rm -rf $(FUZZ_DIR)
@@ -156,10 +166,28 @@ clean-fuzz:
 .PHONY: fuzz fuzz-build clean-fuzz
 .SECONDARY: $(FUZZ_LIBOBJ)
 
-# Issue 13: the errno table.  Every call of every tool's ordinary job made
-# to fail with each plausible errno (strace inject); doc/ERRNO.md is the
-# generated table, tests/errno.bats a sample of it in make check.
-errno: deps all
-	bash tests/errno/gen.sh -o doc/ERRNO.md
+# Issue 9: many machines on one queue.  A GlusterFS volume on this machine
+# mounted twice, two "hosts" (tests/cluster/); make check runs a quick
+# sample (tests/cluster.bats, 60 messages a host), this the long one.
+CLUSTER_N ?= 500
+check-cluster: deps all
+	CLUSTER_N=$(CLUSTER_N) prove -v -e bats tests/cluster.bats
 
-.PHONY: errno
+.PHONY: check-cluster
+
+# issue 11: systemd units (their @BINDIR@ set here), the user and the spool
+# they need (sysusers.d, tmpfiles.d), installed by make install.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+UNITS = $(wildcard systemd/*.service systemd/*.timer)
+install: install-systemd
+install-systemd:
+	mkdir -p $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(TMPFILESDIR)
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' $$u >$(DESTDIR)$(UNITDIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
+	install -m 644 systemd/mq.sysusers $(DESTDIR)$(SYSUSERSDIR)/mq.conf
+	install -m 644 systemd/mq.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mq.conf
+.PHONY: install-systemd

@@ -2,7 +2,9 @@
  * limit.c: the file-system limit that mq is measured against.
  *
  *	limit cycle DIR COUNT MODE	MODE: nosync, sync or batch
- *	limit oneshot DIR
+ *	limit oneshot DIR [sync]
+ *	limit oneput DIR
+ *	limit oneack DIR NAME
  *
  * "cycle" puts COUNT 100-byte messages, claims them all, acknowledges them
  * all, in one process, with the syscalls mq makes and nothing else: put =
@@ -14,7 +16,10 @@
  * "put claim ack".
  *
  * "oneshot" is one claim of the oldest message by a fresh process: read all
- * of new/, keep the smallest name, rename it to cur/, set its deadline.
+ * of new/, keep the smallest name, rename it to cur/, set its deadline
+ * [and fsync new/ and cur/].  "oneput" is one durable put by a fresh process
+ * (the body from stdin), "oneack" one durable ack of cur/NAME,c1: mq's
+ * one-shot tools beside the same syscalls with nothing else in the process.
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
@@ -76,6 +81,36 @@ xrename(int from, const char *a, int to, const char *b)
 		err(1, "rename %s", a);
 }
 
+/* One durable put of stdin's first 64 KiB, as a fresh process makes it. */
+static int
+oneput(const char *root)
+{
+	char buf[65536], name[256];
+	struct timespec ts;
+	ssize_t r;
+	int fd;
+
+	opendirs(root);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(name, sizeof(name), "%010lld.%06ld.P%d", (long long)ts.tv_sec,
+	    ts.tv_nsec / 1000, getpid());
+	fd = openat(dfd[TMP], name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd < 0)
+		err(1, "tmp/%s", name);
+	if ((r = read(0, buf, sizeof(buf))) < 0)
+		err(1, "stdin");
+	if (write(fd, buf, r) != r)
+		err(1, "write");
+	xfsync(fd);
+	if (close(fd) < 0)
+		err(1, "close");
+	xrename(dfd[TMP], name, dfd[NEW], name);
+	xfsync(dfd[NEW]);
+	printf("%s\n", name);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -88,7 +123,18 @@ main(int argc, char *argv[])
 	long i, n, got;
 	int fd, sync, batch;
 
-	if (argc == 3 && strcmp(argv[1], "oneshot") == 0) {
+	if (argc == 3 && strcmp(argv[1], "oneput") == 0)
+		return oneput(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "oneack") == 0) {
+		opendirs(argv[2]);
+		snprintf(cname, sizeof(cname), "%s,c1", argv[3]);
+		xrename(dfd[CUR], cname, dfd[DONE], argv[3]);
+		xfsync(dfd[CUR]);
+		xfsync(dfd[DONE]);
+		return 0;
+	}
+	if ((argc == 3 || (argc == 4 && strcmp(argv[3], "sync") == 0)) &&
+	    strcmp(argv[1], "oneshot") == 0) {
 		char best[256] = "";
 		opendirs(argv[2]);
 		if ((dp = fdopendir(dup(dfd[NEW]))) == NULL)
@@ -106,11 +152,17 @@ main(int argc, char *argv[])
 		ts[0] = ts[1];
 		if (utimensat(dfd[CUR], cname, ts, 0) < 0)
 			err(1, "utimensat");
+		if (argc == 4) {
+			xfsync(dfd[NEW]);
+			xfsync(dfd[CUR]);
+		}
+		printf("%s\n", best);
 		return 0;
 	}
 	if (argc != 5 || strcmp(argv[1], "cycle") != 0)
 		errx(2, "usage: limit cycle DIR COUNT nosync|sync|batch | "
-		    "limit oneshot DIR");
+		    "limit oneshot DIR [sync] | limit oneput DIR | "
+		    "limit oneack DIR NAME");
 	n = atol(argv[3]);
 	sync = strcmp(argv[4], "sync") == 0;
 	batch = strcmp(argv[4], "batch") == 0;

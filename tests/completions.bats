@@ -143,3 +143,15 @@ bashcomp() {
 	run -0 fish -N -c "source '$MQ_ROOT/completions/fish/mqack.fish'; complete -C 'mqack jobs/cur/'"
 	[ "$output" = "$m" ]
 }
+
+@test "bash completes mqpub's topic, and after it queues (-a, -d) or a file" {
+	mkq jobs
+	mkdir topic
+	touch jolly
+	run -0 bashcomp mqpub to
+	[ "$output" = topic ]
+	run -0 bashcomp mqpub -a topic jo
+	[ "$output" = jobs ]
+	run -0 bashcomp mqpub topic jo
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "jobs jolly " ]
+}

@@ -90,3 +90,53 @@ fill() {
 	run -0 sh -c 'cat out.* | wc -l'
 	[ "$output" = 2000 ]
 }
+
+# hold BYTE of q/.index with an OFD write lock until lockfifo is written to
+hold_index_lock() {
+	mkfifo lockfifo
+	python3 -c '
+import fcntl, os, struct, sys
+fd = os.open("q/.index", os.O_RDWR)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLKW,
+    struct.pack("hhqqi", fcntl.F_WRLCK, 0, int(sys.argv[1]), 1, 0))
+print("held", flush=True)
+open("lockfifo").read()
+' "$1" >held 3>&- &
+	until_ok grep -q held held
+}
+
+@test "claimers reserve their names under the index lock: a held lock holds them" {
+	mkq q
+	fill q 200
+	run -0 mqget -b q
+	[ "$output" = 1 ]
+	hold_index_lock 0
+	mqget -b -n 5 q >got 3>&- &
+	pid=$!
+	# nothing is claimed while the cursor is locked
+	run -2 inotifywait -qq -t 1 -e moved_to q/cur
+	[ "$(count q/cur)" = 0 ]
+	echo >lockfifo
+	wait "$pid"
+	run -0 seq 2 6
+	[ "$(cat got)" = "$output" ]
+}
+
+@test "a spent index is scanned for by one claimer; the others wait for its index" {
+	mkq q
+	fill q 200
+	run -0 mqget -b q
+	# spend the index: its cursor at its end
+	size=$(stat -c %s q/.index)
+	printf '%012d' "$size" | dd of=q/.index bs=1 seek=23 conv=notrunc status=none
+	hold_index_lock 1
+	mqget -b -n 3 q >got 3>&- &
+	pid=$!
+	# the claimer waits for the scanner (here: the lock holder)
+	run -2 inotifywait -qq -t 1 -e moved_to q/cur
+	echo >lockfifo
+	wait "$pid"
+	# and then scans itself, as no new index came: nothing lost, in order
+	run -0 seq 2 4
+	[ "$(cat got)" = "$output" ]
+}

@@ -282,6 +282,16 @@ hold() {
 	is_count q/cur 0
 }
 
+@test "-j 4 with a command that cannot be run: one error, every message back" {
+	mkq q
+	seq 6 | mqput -l q >/dev/null
+	run -100 --separate-stderr mqwatch -j 4 q -- ./no-such-handler
+	[ "$stderr" = "mqwatch: ./no-such-handler: No such file or directory" ]
+	is_count q/new 6
+	is_count q/cur 0
+	is_count q/done 0
+}
+
 @test "bad usage exits 2 with the synopsis; a missing queue exits 100" {
 	mkq q
 	run -2 --separate-stderr mqwatch q true

@@ -74,6 +74,15 @@ man_examples() {
 	[ "$(count jobs/cur)" -eq 0 ]
 }
 
+@test "the EXAMPLES of mqpub(1) run: both subscribers get the order" {
+	man_examples "$MQ_ROOT/man/mqpub.1" >ex.sh
+	run -0 sh -e ex.sh
+	[ "${#lines[@]}" -ge 4 ]
+	[ "$(count mail/new)" = 1 ]
+	[ "$(cat mail/new/order-18.mail)" = "order 18 paid" ]
+	[ "$(ls orders/subscribers)" = mail ]
+}
+
 @test "the EXAMPLES of mq-spool(5) run" {
 	man_examples "$MQ_ROOT/man/mq-spool.5" >ex.sh
 	run -0 sh -e ex.sh

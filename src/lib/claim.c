@@ -154,8 +154,14 @@ claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
 			q->skipped(q, dir, name, "unsafe name");
 		return -1;
 	}
-	if (dir == MQ_CUR)
-		return mq_claim_expired(st, n, now, due);
+	if (dir == MQ_CUR) {
+		if (!mq_claim_expired(st, n, now, due))
+			return 0;
+		/* Its deadline passed by our clock: is our clock right? */
+		if (mq_mtime_ms(st) <= now && !mq_clock_ok(q, dir, name))
+			return -1;
+		return 1;
+	}
 	at = mq_mtime_ms(st);
 	if (at <= now)
 		return 1;
@@ -342,7 +348,7 @@ claim_indexed(struct mq_queue *q, struct mq_index *ix, size_t max,
 	int r, lost;
 
 	while (*got < max && useless < 256 &&
-	    (name = mq_index_next(ix)) != NULL) {
+	    (ix->want = max - *got, name = mq_index_next(ix)) != NULL) {
 		r = consider(q, MQ_NEW, name, now, timeout_ms, owner, due,
 		    &out[*got], &lost);
 		if (r < 0)
@@ -472,13 +478,20 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	if ((rc = mq_paused(q)) != 0)
 		return rc < 0 ? -1 : 0;
 	ixstate = mq_index_open(q, &ix, k.now);
-	if (ixstate == 1) {
+	if (ixstate == 1)
 		rc = claim_indexed(q, &ix, max, k.now, timeout_ms, owner, out,
 		    &k.got, &k.due);
+	if (k.got < max && rc == 0 && ixstate >= 0 &&
+	    !mq_index_scan_lock(&ix)) {
+		/* Another claimer just scanned: take from its index. */
 		mq_index_close(&ix);
+		if ((ixstate = mq_index_open(q, &ix, k.now)) == 1)
+			rc = claim_indexed(q, &ix, max, k.now, timeout_ms,
+			    owner, out, &k.got, &k.due);
 	}
 	if (k.got < max && rc == 0)
 		rc = claim_scan(&k, ixstate);
+	mq_index_close(&ix);
 	*nout = k.got;
 	if (next_ms)
 		*next_ms = k.due;

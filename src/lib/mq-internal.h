@@ -16,6 +16,9 @@ int mq_rename_named(int fromfd, const char *from, int tofd, struct mq_name *,
 int mq_rename_private(int fromfd, const char *from, int tofd, const char *to);
 int mq_settime(int dirfd, const char *name, long long ms);
 
+/* clock.c */
+int mq_clock_ok(struct mq_queue *, enum mq_dir, const char *name);
+
 /* naming.c */
 int mq_new_id(char *, size_t);
 const char *mq_host_tag(void);
@@ -58,13 +61,16 @@ int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
 #define MQ_INDEX_MAX_AGE_MS 2000 /* then a full scan, for what it missed */
 struct mq_index {
 	int fd, rdonly;
-	off_t cur, saved;	/* the next name's offset; as read */
+	int nolock;		/* the cursor's lock timed out: go without */
+	off_t end;		/* of the names reserved for us */
 	off_t bufoff;		/* of buf in the file */
 	size_t pos, len;
+	size_t want;		/* names to reserve next: the caller's need */
 	char buf[16384];
 };
 int mq_index_open(struct mq_queue *, struct mq_index *, long long now);
 const char *mq_index_next(struct mq_index *);
+int mq_index_scan_lock(struct mq_index *);
 void mq_index_close(struct mq_index *);
 void mq_index_drop(struct mq_queue *);
 void mq_index_write(struct mq_queue *, const char *const *, size_t,

@@ -59,6 +59,9 @@
 #define MQ_SETTLE_MS 2000
 /* Where inotify cannot see (network file systems), look this often. */
 #define MQ_POLL_MS 1000
+#define MQ_POLL_MAX_MS (3600LL * 1000)
+/* Hosts sharing a spool keep their clocks this close to the file system's. */
+#define MQ_SKEW_MAX_MS 2000
 /* maildir's rule for leftovers in tmp/. */
 #define MQ_TMP_MAX_AGE_MS (36LL * 3600 * 1000)
 
@@ -79,6 +82,7 @@ struct mq_config {
 	long long min_free;	  /* bytes the file system keeps free */
 	int min_free_pct;	  /* or percent of it; 0: none */
 	int coalesce_claimed;	  /* a key holds while claimed, too */
+	long long poll_ms;	  /* look this often where inotify is blind */
 };
 
 struct mq_queue {
@@ -88,6 +92,8 @@ struct mq_queue {
 	mode_t fmode;		/* mode of message files */
 	struct mq_config cfg;
 	unsigned dirty;		/* directories changed since the last sync */
+	long long clock_at;	/* when clock_skew was measured (clock.c) */
+	long long clock_skew;	/* the file system's clock minus ours, ms */
 	int skiperr;		/* errno of an entry a claim had to pass */
 	char errobj[MQ_NAME_MAX + 16]; /* "new/NAME": what last failed */
 	/* Called for each spool entry that is skipped (FIFO, link, ...). */
@@ -259,6 +265,38 @@ void mq_reap_unlock(int fd);
 /* limit.c: flow control (mq-spool(5) max_length, min_free, paused) */
 int mq_paused(struct mq_queue *);
 
+/* topic.c, publish.c: publish-subscribe (mqpub) */
+#define MQ_ID_MAX 128
+struct mq_topic {
+	char *path;		/* as the user gave it */
+	int fd, subfd, pubfd, tmpfd; /* TOPIC/, subscribers/, pub/, tmp/ */
+	char errobj[MQ_NAME_MAX + 16];
+};
+enum mq_sub_state {
+	MQ_SUB_DELIVERED,	/* its copy is in its new/ and durable */
+	MQ_SUB_ALREADY,		/* an earlier attempt delivered it */
+	MQ_SUB_REFUSED,		/* full, or below min_free: refused */
+	MQ_SUB_FAILED,		/* err, errobj: removed, unwritable, ... */
+	MQ_SUB_UNSURE,		/* in new/, but new/ could not be synced */
+};
+struct mq_sub {
+	char name[MQ_FIELD_MAX + 1];	/* TOPIC/subscribers/NAME */
+	char queue[4096];		/* the queue it links to */
+	enum mq_sub_state state;
+	enum mq_refusal refused;
+	int err;
+	char errobj[MQ_NAME_MAX + 16];	/* in the queue, what failed */
+};
+int mq_topic_open(struct mq_topic *, const char *path, int create);
+void mq_topic_close(struct mq_topic *);
+int mq_topic_subscribe(struct mq_topic *, const char *queue, char *name,
+    size_t);
+int mq_topic_unsubscribe(struct mq_topic *, const char *queue, char *name,
+    size_t);
+int mq_pub_id_valid(const char *);
+int mq_publish(struct mq_topic *, const char *id, int in, int nosync,
+    void (*stored)(const char *id), struct mq_sub **, size_t *);
+
 /* watch.c */
 struct mq_watch;
 struct mq_watch *mq_watch_open(struct mq_queue *, int polling);
@@ -313,6 +351,7 @@ struct mq_stats {
 	long long age_sum_ms;
 	struct mq_reason_count *dead;	/* dead letters by reason */
 	size_t ndead;
+	int paused;			/* QUEUE/paused exists */
 };
 struct mq_peek {
 	enum mq_dir dir;

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -176,6 +177,37 @@ mq_name_safe(const char *s)
 	return i <= MQ_NAME_MAX;
 }
 
+/*
+ * Random words for ids and tokens, from a pool refilled 64 at a time:
+ * libbsd's arc4random() asks getpid(2) on every call (to notice a fork), a
+ * system call per claim in a batch.  The pool is emptied in a forked child
+ * instead, so that parent and child never hand out the same words.
+ */
+static uint32_t pool[64];
+static size_t pooled;
+
+static void
+pool_forget(void)
+{
+	pooled = 0;
+}
+
+static uint32_t
+random_word(void)
+{
+	static int registered;
+
+	if (!registered) {
+		registered = 1;
+		pthread_atfork(NULL, NULL, pool_forget);
+	}
+	if (pooled == 0) {
+		arc4random_buf(pool, sizeof(pool));
+		pooled = sizeof(pool) / sizeof(pool[0]);
+	}
+	return pool[--pooled];
+}
+
 static const char *
 host_name(void)
 {
@@ -219,7 +251,7 @@ mq_new_id(char *dst, size_t len)
 	last = us;
 	w = snprintf(dst, len, "%010lld.%06lld.P%ldQ%luR%04x.%s",
 	    us / 1000000, us % 1000000, (long)getpid(), seq++,
-	    arc4random() & 0xffff, host_name());
+	    random_word() & 0xffff, host_name());
 	if (w < 0 || (size_t)w >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -255,7 +287,7 @@ mq_host_tag(void)
 void
 mq_token(char *dst, size_t len)
 {
-	snprintf(dst, len, "%08x", arc4random());
+	snprintf(dst, len, "%08x", random_word());
 }
 
 /* Make a reason word: safe characters only, at most MQ_FIELD_MAX. */

@@ -1,0 +1,75 @@
+#!/usr/bin/env bats
+# Many machines on one queue: a GlusterFS volume on this machine (Debian's
+# glusterfs-server), replica 2, mounted twice through FUSE; each mount is
+# used by its own "host" (own host name, PID and mount namespaces).  The
+# harness is tests/cluster/; `make check-cluster` runs the long version
+# (CLUSTER_N=500 messages per host).  Skips, saying why, where this
+# machine cannot run glusterd or FUSE.
+
+load test_helper
+
+setup_file() {
+	. "$BATS_TEST_DIRNAME/cluster/gluster.sh"
+	local why
+	why=$(gl_why_not)
+	[ -z "$why" ] || skip "GlusterFS cannot run here: $why"
+	export GL="$BATS_FILE_TMPDIR/gl"
+	gl_up "$GL" || {
+		gl_down "$GL"
+		skip "GlusterFS volume could not be set up (see $GL)"
+	}
+}
+
+teardown_file() {
+	. "$BATS_TEST_DIRNAME/cluster/gluster.sh"
+	[ -z "${GL:-}" ] || gl_down "$GL"
+}
+
+n=${CLUSTER_N:-60}
+
+@test "two hosts, each with a producer, mqget/mqack and mqwatch -j 2: none lost, none acknowledged twice, no error" {
+	run --separate-stderr "$MQ_ROOT/tests/cluster/run.sh" "$GL" out "$n"
+	echo "# steady, $n per host: $output" >&3
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "attempted $((2 * n)) acked $((2 * n)) lost 0 duplicated 0 left 0 errors 0 recovered 0 unexpected 0" ]]
+}
+
+@test "a host crashes mid-run: its claims come back to the other host after their timeout, none lost" {
+	run --separate-stderr "$MQ_ROOT/tests/cluster/run.sh" "$GL" out "$n" crash
+	echo "# crash, $n per host: $output" >&3
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	# At least the claim hostB held came back and was done by hostA.
+	[[ "$output" =~ lost\ 0\ duplicated\ 0\ left\ 0\ errors\ 0\ recovered\ [1-9] ]]
+}
+
+@test "mqget -w on one host gets a message put on the other, by polling at the queue's interval" {
+	. "$MQ_ROOT/tests/cluster/gluster.sh"
+	mqput -c -l "$GL/m1/push" </dev/null
+	echo 'poll = 100ms' >>"$GL/m1/push/config"
+	mkfifo started
+	gl_host hostA "echo >started; mqget -w 30s $GL/m1/push" >got 3>&- &
+	read -r <started
+	id=$(echo hello | gl_host hostB "mqput $GL/m2/push")
+	wait $!
+	[[ "$(cat got)" == "$GL/m1/push/cur/$id,"* ]]
+	[ "$(cat "$(cat got)")" = hello ]
+}
+
+@test "a host whose clock runs ahead of the volume's takes back no claim of the other host, and says why" {
+	command -v faketime >/dev/null || skip "no faketime"
+	. "$MQ_ROOT/tests/cluster/gluster.sh"
+	mqput -c -l "$GL/m1/skew" </dev/null
+	echo hello | mqput -q "$GL/m1/skew"
+	m=$(gl_host hostA "mqget -t 1h $GL/m1/skew")
+	# hostB's clock is 3 h ahead: by it, hostA's deadline passed long ago.
+	run -1 --separate-stderr gl_host hostB \
+	    "NO_FAKE_STAT=1 faketime -f +3h mqget $GL/m2/skew"
+	[[ "$stderr" == *"skipped: this host's clock is 10"[78]*" s ahead of the file system's"* ]]
+	run -0 --separate-stderr gl_host hostB \
+	    "NO_FAKE_STAT=1 faketime -f +3h mqreap $GL/m2/skew"
+	[[ "$stderr" == *"clock is 10"[78]*"ahead"* ]]
+	[ -f "$m" ]
+	gl_host hostA "mqack $m"
+}
