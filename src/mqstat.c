@@ -160,7 +160,8 @@ table_ages(void)
 			continue;
 		s = &qs[i].s;
 		name_col(qs[i].path);
-		fprintf(out, " %6llu", s->n[MQ_ST_VISIBLE] + s->n[MQ_ST_DELAYED]);
+		fprintf(out, " %6llu",
+		    s->n[MQ_ST_VISIBLE] + s->n[MQ_ST_DELAYED]);
 		for (b = 0; b < MQ_AGE_BUCKETS; b++)
 			fprintf(out, " %5llu", s->age[b]);
 		putc('\n', out);
