@@ -70,6 +70,8 @@ run_unit() {
 	[ -f "$ROOT/lib/systemd/system/mqreap.service" ]
 	[ -f "$ROOT/lib/systemd/system/mqstat.service" ]
 	[ -f "$ROOT/lib/systemd/system/mqstat.timer" ]
+	[ -f "$ROOT/lib/systemd/system/mqreap-restart.path" ]
+	[ -f "$ROOT/lib/systemd/system/mqreap-restart.service" ]
 	grep -q '^u mq ' "$ROOT/lib/sysusers.d/mq.conf"
 	grep -q '^d /var/spool/mq ' "$ROOT/lib/tmpfiles.d/mq.conf"
 	# the tools' path is filled in
@@ -145,6 +147,15 @@ run_unit() {
 	kill -TERM "$pid"
 	wait "$pid"
 	[ ! -s err ]
+}
+
+@test "mqreap-restart.path watches the spool mqreap.service reaps, and restarts it" {
+	local d="$ROOT/lib/systemd/system"
+	[ "$(sed -n 's/^PathChanged=//p' "$d/mqreap-restart.path")" = \
+	    "$(sed -n 's/^ReadWritePaths=//p' "$d/mqreap.service")" ]
+	grep -qx 'ExecStart=/bin/systemctl try-restart mqreap.service' \
+	    "$d/mqreap-restart.service"
+	grep -qx 'Also=mqreap-restart.path' "$d/mqreap.service"
 }
 
 @test "mqstat.service writes the spool's metrics atomically where node_exporter reads them" {
