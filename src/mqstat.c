@@ -425,7 +425,9 @@ queue(const char *arg)
 /*
  * -o: a temporary file beside file (a name the textfile collector ignores:
  * it reads *.prom only), readable by all (node_exporter runs as its own
- * user), renamed over file once complete and on disk.
+ * user), renamed over file once complete and on disk.  The directory is
+ * not synced: after a power cut a reader sees the old figures or the new,
+ * and the next run (a minute later, from the timer) replaces them anyway.
  */
 static char tmpname[PATH_MAX];
 
