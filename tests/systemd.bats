@@ -15,6 +15,11 @@ setup_file() {
 	make -C "$MQ_ROOT" install PREFIX="$ROOT" >/dev/null
 }
 
+# A long-running unit a failed test left behind: stopped.
+teardown() {
+	[ -z "${BG:-}" ] || kill -TERM "$BG" 2>/dev/null || true
+}
+
 units() {
 	ls "$ROOT/lib/systemd/system"
 }
@@ -141,6 +146,7 @@ run_unit() {
 	printf 'MQ_SPOOL=%s\n' "$PWD/spool" >default
 	run_unit mqreap.service "" default >out 2>err 3>&- &
 	pid=$!
+	BG=$pid
 	back() { [ "$(count spool/a/new)" -eq 1 ]; }
 	until_ok back
 	until_ok grep -q "^return $PWD/spool/a/cur/" out
@@ -201,6 +207,7 @@ run_unit() {
 	# mqreap -f keeps running: its line must be there before it exits
 	JOURNAL_STREAM=$(stat -c %d:%i out) mqreap -f -v q >out 3>&- &
 	pid=$!
+	BG=$pid
 	until_ok grep -q '^return q/cur/' out
 	kill -TERM "$pid"
 	wait "$pid"
