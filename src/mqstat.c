@@ -2,7 +2,7 @@
  * mqstat: what queues hold, for people, jq and Prometheus.
  *
  *	mqstat [-j | -p] [-o file] queue ...
- *	mqstat -l [-j] [-o file] queue ...
+ *	mqstat -l [-j] [-o file] [-s state[,state ...]] queue ...
  *
  * Counts by state, the age of the oldest visible message and of the oldest
  * claim, the dead letters by reason and a histogram of the waiting
@@ -37,6 +37,7 @@ struct qstat {
 
 static enum fmt fmt = TABLE;
 static int lflag;
+static unsigned states = ~0u;	/* -l -s: list these only */
 static const char *ofile;
 static FILE *out;
 static long long now;
@@ -47,7 +48,8 @@ static void __dead2
 usage(void)
 {
 	fprintf(stderr, "usage: mqstat [-j | -p] [-o file] queue ...\n"
-	    "       mqstat -l [-j] [-o file] queue ...\n");
+	    "       mqstat -l [-j] [-o file] [-s state[,state ...]] "
+	    "queue ...\n");
 	exit(MQ_EXIT_USAGE);
 }
 
@@ -158,7 +160,8 @@ table_ages(void)
 			continue;
 		s = &qs[i].s;
 		name_col(qs[i].path);
-		fprintf(out, " %6llu", s->n[MQ_ST_VISIBLE] + s->n[MQ_ST_DELAYED]);
+		fprintf(out, " %6llu",
+		    s->n[MQ_ST_VISIBLE] + s->n[MQ_ST_DELAYED]);
 		for (b = 0; b < MQ_AGE_BUCKETS; b++)
 			fprintf(out, " %5llu", s->age[b]);
 		putc('\n', out);
@@ -351,6 +354,8 @@ listed(void *ctx, const struct mq_peek *p)
 	const char *qpath = ctx;
 	char path[PATH_MAX + MQ_NAME_MAX + 8];
 
+	if (!(states & MQ_STATE_BIT(p->state)))
+		return 0;
 	snprintf(path, sizeof(path), "%s/%s/%s", qpath, mq_dirnames[p->dir],
 	    p->name);
 	if (fmt == TABLE) {
@@ -420,7 +425,9 @@ queue(const char *arg)
 /*
  * -o: a temporary file beside file (a name the textfile collector ignores:
  * it reads *.prom only), readable by all (node_exporter runs as its own
- * user), renamed over file once complete and on disk.
+ * user), renamed over file once complete and on disk.  The directory is
+ * not synced: after a power cut a reader sees the old figures or the new,
+ * and the next run (a minute later, from the timer) replaces them anyway.
  */
 static char tmpname[PATH_MAX];
 
@@ -469,9 +476,9 @@ int
 main(int argc, char *argv[])
 {
 	size_t i;
-	int ch;
+	int ch, sflag = 0;
 
-	while ((ch = getopt(argc, argv, "jlo:p")) != -1) {
+	while ((ch = getopt(argc, argv, "jlo:ps:")) != -1) {
 		switch (ch) {
 		case 'j':
 			if (fmt == PROM)
@@ -484,6 +491,12 @@ main(int argc, char *argv[])
 		case 'o':
 			ofile = optarg;
 			break;
+		case 's':
+			if (mq_states_parse(optarg, &states) < 0)
+				errx(MQ_EXIT_USAGE, "%s: not a list of states",
+				    optarg);
+			sflag = 1;
+			break;
 		case 'p':
 			if (fmt == JSON)
 				usage();
@@ -495,7 +508,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if ((lflag && fmt == PROM) || (argc == 0 && isatty(STDIN_FILENO)))
+	if ((lflag && fmt == PROM) || (sflag && !lflag) ||
+	    (argc == 0 && isatty(STDIN_FILENO)))
 		usage();
 
 	mq_tool_init();

@@ -165,6 +165,17 @@ field() {
 	[ "$(jq 'select(.state == "visible") | (.id as $i | .path | endswith($i)) and .size == 2 and .deadline == null' <<<"$output" | sort -u)" = true ]
 }
 
+@test "-l -s lists only the states named, as mqpurge takes them" {
+	mixed jobs
+	run -0 mqstat -l -s dead,inflight jobs
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(awk '{ print $1 }' <<<"$output" | sort -u | tr '\n' ' ')" = "dead inflight " ]
+	run -0 mqstat -l -j -s waiting jobs
+	[ "$(jq -r .state <<<"$output" | sort | tr '\n' ' ')" = "delayed visible visible " ]
+	run -2 mqstat -s dead jobs
+	run -2 mqstat -l -s nosuchstate jobs
+}
+
 @test "mqstat changes nothing: not a name, not a time" {
 	mixed jobs
 	before=$(ls -lAR --full-time jobs)
@@ -172,6 +183,14 @@ field() {
 	run -0 mqstat -l -j jobs
 	run -0 mqstat -p jobs
 	[ "$(ls -lAR --full-time jobs)" = "$before" ]
+}
+
+@test "an output that cannot be written is an error, exit 111, in every format" {
+	mixed jobs
+	for o in "" -j -p -l "-l -j"; do
+		run -111 --separate-stderr bash -c "mqstat $o jobs >/dev/full"
+		[[ $stderr == *"stdout: No space left on device"* ]]
+	done
 }
 
 @test "bad usage exits 2: -j with -p, -l with -p, no operand on a terminal" {
