@@ -180,7 +180,7 @@ check-cluster: deps all
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
-UNITS = $(wildcard systemd/*.service systemd/*.timer)
+UNITS = $(wildcard systemd/*.service systemd/*.timer systemd/*.path)
 install: install-systemd
 install-systemd:
 	mkdir -p $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
