@@ -167,3 +167,20 @@ check-cluster: deps all
 	CLUSTER_N=$(CLUSTER_N) prove -v -e bats tests/cluster.bats
 
 .PHONY: check-cluster
+
+# issue 11: systemd units (their @BINDIR@ set here), the user and the spool
+# they need (sysusers.d, tmpfiles.d), installed by make install.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+UNITS = $(wildcard systemd/*.service systemd/*.timer)
+install: install-systemd
+install-systemd:
+	mkdir -p $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(TMPFILESDIR)
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' $$u >$(DESTDIR)$(UNITDIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
+	install -m 644 systemd/mq.sysusers $(DESTDIR)$(SYSUSERSDIR)/mq.conf
+	install -m 644 systemd/mq.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mq.conf
+.PHONY: install-systemd

@@ -5,7 +5,8 @@
 #	make bench			the full run (about 10-15 minutes)
 #	BENCH_QUICK=1 make bench	fewer and smaller runs, for iteration
 #	BENCH_OUT=FILE			also write the table to FILE
-#	BENCH_SECTIONS="a d"		only these of a b c d m (and others below)
+#	BENCH_SECTIONS="a d"		only these of a b c d m
+#					(and s, g: bench/stat.sh, bench/cluster.sh)
 #
 # Every figure is the median of several runs after a warm-up, and compared
 # as a ratio within this run: the machines are shared and noisy.  As root it
@@ -528,10 +529,26 @@ case " ${BENCH_SECTIONS:-a b c d s} " in *" s "*)
 	STAT_N=$STAT_N STAT_RUNS=$RUNS sh bench/stat.sh "$W/ext4" >"$W/stat"
 esac
 
+# --- (t) mqpub, mqput -K, limits: bench/topics.sh (issue 10) ----------
+case " ${BENCH_SECTIONS:-a b c d s t} " in *" t "*)
+	echo "bench: (t) mqpub, mqput -K, limits" >&2
+	[ "${BENCH_QUICK:-0}" = 1 ] && TOPICS_N=100 || TOPICS_N=300
+	TOPICS_N=$TOPICS_N TOPICS_RUNS=$RUNS sh bench/topics.sh "$W/ext4" >"$W/topics"
+esac
+
+# --- (g) across hosts on GlusterFS: bench/cluster.sh (issue 9) ---------
+case " ${BENCH_SECTIONS:-a b c d s g} " in *" g "*)
+	echo "bench: (g) GlusterFS, one host and two" >&2
+	[ "${BENCH_QUICK:-0}" = 1 ] && export CLUSTER_BENCH_N=300 CLUSTER_BENCH_PUSH=20
+	bash bench/cluster.sh "$W/ext4" >"$W/cluster"
+esac
+
 {
 	echo "mq benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	hw
 	echo
 	awk -v ncpu="$(nproc)" -f bench/table.awk "$R"
 	[ ! -s "$W/stat" ] || { echo; echo "(s) mqstat: stat N WHO seconds"; cat "$W/stat"; }
+	[ ! -s "$W/topics" ] || { echo; echo "(t) mqpub, mqput -K, limits: one process each, durable"; cat "$W/topics"; }
+	[ ! -s "$W/cluster" ] || { echo; cat "$W/cluster"; }
 } | tee "${BENCH_OUT:-/dev/null}"

@@ -2,7 +2,7 @@
  * mqstat: what queues hold, for people, jq and Prometheus.
  *
  *	mqstat [-j | -p] [-o file] queue ...
- *	mqstat -l [-j] [-o file] queue ...
+ *	mqstat -l [-j] [-o file] [-s state[,state ...]] queue ...
  *
  * Counts by state, the age of the oldest visible message and of the oldest
  * claim, the dead letters by reason and a histogram of the waiting
@@ -37,6 +37,7 @@ struct qstat {
 
 static enum fmt fmt = TABLE;
 static int lflag;
+static unsigned states = ~0u;	/* -l -s: list these only */
 static const char *ofile;
 static FILE *out;
 static long long now;
@@ -47,7 +48,8 @@ static void __dead2
 usage(void)
 {
 	fprintf(stderr, "usage: mqstat [-j | -p] [-o file] queue ...\n"
-	    "       mqstat -l [-j] [-o file] queue ...\n");
+	    "       mqstat -l [-j] [-o file] [-s state[,state ...]] "
+	    "queue ...\n");
 	exit(MQ_EXIT_USAGE);
 }
 
@@ -109,12 +111,21 @@ human(double s)
 	return buf;
 }
 
+/* A long name has a line of its own: the figures stay aligned. */
 static void
-table(void)
+name_col(const char *path)
+{
+	if (strlen(path) > 12)
+		fprintf(out, "%s\n%-12s", path, "");
+	else
+		fprintf(out, "%-12s", path);
+}
+
+static void
+table_counts(void)
 {
 	struct mq_stats *s;
 	size_t i, j;
-	int b, any = 0;
 
 	fprintf(out, "%-12s %7s %7s %7s %7s %7s %7s %4s %6s %6s\n", "queue",
 	    "visible", "delayed", "flight", "expired", "done", "dead", "tmp",
@@ -123,17 +134,22 @@ table(void)
 		if (!qs[i].ok)
 			continue;
 		s = &qs[i].s;
-		/* A long name has a line of its own: the figures stay aligned. */
-		if (strlen(qs[i].path) > 12)
-			fprintf(out, "%s\n%-12s", qs[i].path, "");
-		else
-			fprintf(out, "%-12s", qs[i].path);
+		name_col(qs[i].path);
 		for (j = 0; j < MQ_ST_TMP; j++)
 			fprintf(out, " %7llu", s->n[j]);
 		fprintf(out, " %4llu", s->n[MQ_ST_TMP]);
 		fprintf(out, " %6s", human(age_s(s->oldest_visible)));
 		fprintf(out, " %6s\n", human(age_s(s->oldest_claim)));
 	}
+}
+
+static void
+table_ages(void)
+{
+	struct mq_stats *s;
+	size_t i;
+	int b;
+
 	fprintf(out, "\nwaiting messages by age in minutes (as qshape)\n");
 	fprintf(out, "%-12s %6s", "queue", "T");
 	for (b = 0; b < MQ_AGE_BUCKETS - 1; b++)
@@ -143,16 +159,28 @@ table(void)
 		if (!qs[i].ok)
 			continue;
 		s = &qs[i].s;
-		if (strlen(qs[i].path) > 12)
-			fprintf(out, "%s\n%-12s", qs[i].path, "");
-		else
-			fprintf(out, "%-12s", qs[i].path);
+		name_col(qs[i].path);
 		fprintf(out, " %6llu", s->n[MQ_ST_VISIBLE] + s->n[MQ_ST_DELAYED]);
 		for (b = 0; b < MQ_AGE_BUCKETS; b++)
 			fprintf(out, " %5llu", s->age[b]);
 		putc('\n', out);
 	}
-	for (i = 0; i < nq; i++) {
+}
+
+/* The paused queues, then the dead letters by reason, if any. */
+static void
+table_notes(void)
+{
+	size_t i, j;
+	int any;
+
+	for (i = 0, any = 0; i < nq; i++)
+		if (qs[i].ok && qs[i].s.paused)
+			fprintf(out, "%s%s", any++ ? " " : "\npaused: ",
+			    qs[i].path);
+	if (any)
+		putc('\n', out);
+	for (i = 0, any = 0; i < nq; i++) {
 		if (!qs[i].ok || qs[i].s.ndead == 0)
 			continue;
 		if (!any++)
@@ -189,6 +217,7 @@ json(const struct qstat *q)
 		fprintf(out, ",\"%s\":%llu", mq_statenames[j], s->n[j]);
 	jage("oldest_visible_age", s->oldest_visible);
 	jage("oldest_claim_age", s->oldest_claim);
+	fprintf(out, ",\"paused\":%s", s->paused ? "true" : "false");
 	fputs(",\"dead_reasons\":{", out);
 	for (j = 0; j < s->ndead; j++)
 		fprintf(out, "%s\"%s\":%llu", j ? "," : "", s->dead[j].reason,
@@ -270,6 +299,12 @@ prom(void)
 		pstart("mq_up", &qs[i]);
 		fprintf(out, "} %d\n", qs[i].ok);
 	}
+	family("mq_paused", "gauge", "1 while the queue is paused, else 0.");
+	for (i = 0; i < nq; i++)
+		if (qs[i].ok) {
+			pstart("mq_paused", &qs[i]);
+			fprintf(out, "} %d\n", qs[i].s.paused);
+		}
 	family("mq_messages", "gauge", "Messages in the queue, by state.");
 	for (i = 0; i < nq; i++)
 		for (j = 0; qs[i].ok && j < MQ_NSTATES; j++) {
@@ -318,6 +353,8 @@ listed(void *ctx, const struct mq_peek *p)
 	const char *qpath = ctx;
 	char path[PATH_MAX + MQ_NAME_MAX + 8];
 
+	if (!(states & MQ_STATE_BIT(p->state)))
+		return 0;
 	snprintf(path, sizeof(path), "%s/%s/%s", qpath, mq_dirnames[p->dir],
 	    p->name);
 	if (fmt == TABLE) {
@@ -436,9 +473,9 @@ int
 main(int argc, char *argv[])
 {
 	size_t i;
-	int ch;
+	int ch, sflag = 0;
 
-	while ((ch = getopt(argc, argv, "jlo:p")) != -1) {
+	while ((ch = getopt(argc, argv, "jlo:ps:")) != -1) {
 		switch (ch) {
 		case 'j':
 			if (fmt == PROM)
@@ -451,6 +488,12 @@ main(int argc, char *argv[])
 		case 'o':
 			ofile = optarg;
 			break;
+		case 's':
+			if (mq_states_parse(optarg, &states) < 0)
+				errx(MQ_EXIT_USAGE, "%s: not a list of states",
+				    optarg);
+			sflag = 1;
+			break;
 		case 'p':
 			if (fmt == JSON)
 				usage();
@@ -462,15 +505,19 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if ((lflag && fmt == PROM) || (argc == 0 && isatty(STDIN_FILENO)))
+	if ((lflag && fmt == PROM) || (sflag && !lflag) ||
+	    (argc == 0 && isatty(STDIN_FILENO)))
 		usage();
 
 	mq_tool_init();
 	now = mq_now_ms();
 	open_out();
 	mq_tool_operands(argc, argv, queue, "queue");
-	if (!lflag && fmt == TABLE)
-		table();
+	if (!lflag && fmt == TABLE) {
+		table_counts();
+		table_ages();
+		table_notes();
+	}
 	else if (!lflag && fmt == PROM)
 		prom();
 	else

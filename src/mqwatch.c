@@ -563,7 +563,7 @@ next_deadline(struct watch *W, long long now, int *listen)
 	if (*listen && W->due > 0)
 		soonest(&wake, W->due * 1000);
 	if (*listen && mq_watch_fd(W->w) < 0)
-		soonest(&wake, now + MQ_POLL_MS * 1000);
+		soonest(&wake, now + W->q.cfg.poll_ms * 1000);
 	if (W->stopping)
 		soonest(&wake, W->stop_at);
 	if (W->idle > 0 && W->running == 0 && !W->pend.pid)

@@ -104,8 +104,9 @@ pass(struct reap *rp)
 	rp->next = min_time(rp->r.due, now + MAXSLEEP_MS);
 	/* Polling: never more than a quarter of the time in passes. */
 	if (rp->unwatched || mq_watch_fd(rp->w) < 0)
-		rp->next = min_time(rp->next, now + (4 * rp->took > MQ_POLL_MS ?
-		    4 * rp->took : MQ_POLL_MS));
+		rp->next = min_time(rp->next, now +
+		    (4 * rp->took > rp->q.cfg.poll_ms ? 4 * rp->took :
+		    rp->q.cfg.poll_ms));
 }
 
 /* The descriptors to wait on; owner[k] is the queue of pfd[k]. */

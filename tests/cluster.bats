@@ -43,3 +43,16 @@ n=${CLUSTER_N:-60}
 	# At least the claim hostB held came back and was done by hostA.
 	[[ "$output" =~ lost\ 0\ duplicated\ 0\ left\ 0\ errors\ 0\ recovered\ [1-9] ]]
 }
+
+@test "mqget -w on one host gets a message put on the other, by polling at the queue's interval" {
+	. "$MQ_ROOT/tests/cluster/gluster.sh"
+	mqput -c -l "$GL/m1/push" </dev/null
+	echo 'poll = 100ms' >>"$GL/m1/push/config"
+	mkfifo started
+	gl_host hostA "echo >started; mqget -w 30s $GL/m1/push" >got 3>&- &
+	read -r <started
+	id=$(echo hello | gl_host hostB "mqput $GL/m2/push")
+	wait $!
+	[[ "$(cat got)" == "$GL/m1/push/cur/$id,"* ]]
+	[ "$(cat "$(cat got)")" = hello ]
+}

@@ -4,6 +4,12 @@
 
 load test_helper
 
+teardown() {
+	if [ -n "${MNT:-}" ] && mountpoint -q "$MNT"; then
+		umount "$MNT"
+	fi
+}
+
 # waiting Q KEY: how many messages with KEY wait in Q/new/.
 waiting() {
 	local n=0 f
@@ -157,9 +163,11 @@ kill_put_at() {
 
 @test "SIGKILL of a keyed put at each of its syscalls leaves no blocking key" {
 	command -v strace >/dev/null || skip "no strace"
-	# The message's file, the queue (keys/ made), the key's file, keys/, new/.
-	for n in 1 2 3 4 5; do kill_put_at fsync "$n"; done
+	# The queue (keys/ made), the message's file, new/.
+	for n in 1 2 3; do kill_put_at fsync "$n"; done
 	kill_put_at flock 1
+	kill_put_at pwrite64 1
+	kill_put_at ftruncate 1
 	kill_put_at linkat 1
 	kill_put_at unlinkat 1
 	kill_put_at renameat2 1
@@ -204,4 +212,31 @@ kill_put_at() {
 	run -0 faketime -f '+1m' mqreap -v q
 	[[ $output == *"remove q/keys/.k."*" (left by a put killed)"* ]]
 	[ "$(ls -A q/keys | wc -l)" = 0 ]
+}
+
+@test "a keyed put on a file system out of inodes: a whole message and its key, or nothing" {
+	mkdir -p small
+	mount -t tmpfs -o size=1m,nr_inodes=64 tmpfs small 2>/dev/null ||
+		skip "cannot mount tmpfs"
+	MNT=$BATS_TEST_TMPDIR/small
+	mkq small/q
+	# Use up every inode, then give back one at a time.
+	i=0
+	while touch "small/f$i" 2>/dev/null; do i=$((i + 1)); done
+	for free in 1 2 3 4; do
+		rm "small/f$((i - free))"
+		run mqput -K k small/q <<<"try $free"
+		echo "# free $free: status $status" >&3
+		if [ "$status" = 0 ]; then
+			[ "$(cat "small/q/new/$output,kk")" = "try $free" ]
+			[ "$(cat small/q/keys/k)" = "new/$output,kk" ]
+			break
+		fi
+		[ "$status" = 111 ]
+		[ "$(count small/q/new)" = 0 ]
+		[ "$(count small/q/tmp)" = 0 ]
+		[ -z "$(ls -A small/q/keys 2>/dev/null)" ]
+	done
+	[ "$status" = 0 ]
+	[ "$free" -ge 2 ]
 }

@@ -74,6 +74,20 @@ field() {
 	[[ $output == *"waiting messages by age"* ]]
 }
 
+@test "a paused queue says so in all three outputs" {
+	mixed jobs
+	mkq other
+	touch jobs/paused
+	run -0 mqstat -j jobs other
+	[ "$(field jobs .paused <<<"$output")" = true ]
+	[ "$(field other .paused <<<"$output")" = false ]
+	run -0 mqstat -p jobs other
+	grep -qx 'mq_paused{queue="jobs"} 1' <<<"$output"
+	grep -qx 'mq_paused{queue="other"} 0' <<<"$output"
+	run -0 mqstat jobs other
+	[[ $output == *$'\npaused: jobs\n'* ]]
+}
+
 @test "queues come from stdin, one per line" {
 	mixed a
 	mkq b
@@ -149,6 +163,17 @@ field() {
 	[ "$(jq -r 'select(.state == "inflight") | .deadline > .put' <<<"$output" | sort -u)" = true ]
 	[ "$(jq -r 'select(.state == "delayed") | .visible_at - .put > 3000' <<<"$output")" = true ]
 	[ "$(jq 'select(.state == "visible") | (.id as $i | .path | endswith($i)) and .size == 2 and .deadline == null' <<<"$output" | sort -u)" = true ]
+}
+
+@test "-l -s lists only the states named, as mqpurge takes them" {
+	mixed jobs
+	run -0 mqstat -l -s dead,inflight jobs
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(awk '{ print $1 }' <<<"$output" | sort -u | tr '\n' ' ')" = "dead inflight " ]
+	run -0 mqstat -l -j -s waiting jobs
+	[ "$(jq -r .state <<<"$output" | sort | tr '\n' ' ')" = "delayed visible visible " ]
+	run -2 mqstat -s dead jobs
+	run -2 mqstat -l -s nosuchstate jobs
 }
 
 @test "mqstat changes nothing: not a name, not a time" {

@@ -243,3 +243,46 @@ kill_pub() {
 		done
 	done
 }
+
+@test "what a publisher killed while storing left in the topic's tmp/ goes after 36 hours" {
+	command -v strace >/dev/null || skip "no strace"
+	topic news a
+	run -137 strace -f -o /dev/null -e inject=renameat2:signal=KILL:when=1 \
+		mqpub news <<<x
+	[ "$(count news/tmp)" = 1 ]
+	[ "$(count a/new)" = 0 ]
+	left=$(ls news/tmp)
+	mqpub news <<<y >/dev/null
+	[ "$(ls news/tmp)" = "$left" ]
+	touch -d '-37 hours' "news/tmp/$left"
+	mqpub news <<<z >/dev/null
+	[ "$(count news/tmp)" = 0 ]
+	[ "$(count a/new)" = 2 ]
+}
+
+@test "an fsync error on the records: nobody gets it yet, a retry completes" {
+	command -v strace >/dev/null || skip "no strace"
+	topic news a b c
+	# fsync 1-3: the body, its directory, pub/; 4-6: the copies; 7: the
+	# records; 8-10: each new/.
+	run -111 --separate-stderr strace -f -o /dev/null \
+		-e inject=fsync:error=EIO:when=7 mqpub -i r news <<<x
+	[ "$output" = r ]
+	[ "$(grep -c 'Input/output error: not delivered' <<<"$stderr")" = 3 ]
+	for q in a b c; do [ "$(copies "$q" r)" = 0 ]; done
+	run -0 mqpub -i r news </dev/null
+	for q in a b c; do [ "$(copies "$q" r)" = 1 ]; done
+	[ "$(count a/tmp)" = 0 ]
+}
+
+@test "an fsync error on a subscriber's new/: exit 4, that one named, maybe not durable" {
+	command -v strace >/dev/null || skip "no strace"
+	topic news a b c
+	run -4 --separate-stderr strace -f -o /dev/null \
+		-e inject=fsync:error=EIO:when=9 mqpub -i u news <<<x
+	[ "${stderr_lines[0]}" = "mqpub: news/subscribers/b: $BATS_TEST_TMPDIR/b/new: Input/output error: delivered, maybe not durable" ]
+	[ "${#stderr_lines[@]}" = 1 ]
+	for q in a b c; do [ "$(copies "$q" u)" = 1 ]; done
+	run -0 mqpub -i u news </dev/null
+	for q in a b c; do [ "$(copies "$q" u)" = 1 ]; done
+}

@@ -110,8 +110,10 @@ one(struct mq_queue *q, struct mq_admin *a, enum mq_dir dir,
 	int r;
 
 	if (fstatat(q->dfd[dir], name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT && fail(q, dir, name) < 0)
+		if (errno != ENOENT) {
+			fail(q, dir, name);
 			a->error(a, q);
+		}
 		return;
 	}
 	if (!S_ISREG(st.st_mode) ||

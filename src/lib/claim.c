@@ -142,8 +142,14 @@ claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
 			q->skipped(q, dir, name, "unsafe name");
 		return -1;
 	}
-	if (dir == MQ_CUR)
-		return mq_claim_expired(st, n, now, due);
+	if (dir == MQ_CUR) {
+		if (!mq_claim_expired(st, n, now, due))
+			return 0;
+		/* Its deadline passed by our clock: is our clock right? */
+		if (mq_mtime_ms(st) <= now && !mq_clock_ok(q, dir, name))
+			return -1;
+		return 1;
+	}
 	at = mq_mtime_ms(st);
 	if (at <= now)
 		return 1;

@@ -31,6 +31,7 @@ mq_config_defaults(struct mq_config *c)
 	c->min_free = 0;
 	c->min_free_pct = 0;
 	c->coalesce_claimed = 0;
+	c->poll_ms = MQ_POLL_MS;
 }
 
 /* "100M" bytes, or "5%" of the file system (Postfix's queue_minfree). */
@@ -106,6 +107,12 @@ setting(struct mq_config *c, const char *k, const char *v)
 	}
 	if (strcmp(k, "min_free") == 0)
 		return reserve(v, c);
+	if (strcmp(k, "poll") == 0) {
+		if (mq_parse_duration(v, &c->poll_ms) < 0 ||
+		    c->poll_ms == 0 || c->poll_ms > MQ_POLL_MAX_MS)
+			return -1;
+		return 0;
+	}
 	if (strcmp(k, "coalesce") == 0) {
 		if (strcmp(v, "waiting") == 0)
 			c->coalesce_claimed = 0;
@@ -211,7 +218,8 @@ static const char default_config[] =
     "max_length = 0       # messages waiting in new/; 0: unlimited\n"
     "overflow = refuse    # when full: refuse, or drop-oldest (to dead/)\n"
     "min_free = 0         # refuse puts below this free space (64M, 5%)\n"
-    "coalesce = waiting   # a put's key (-K) matches: waiting, or claimed too\n";
+    "coalesce = waiting   # a put's key (-K) matches: waiting, or claimed too\n"
+    "poll = 1s            # on NFS, GlusterFS...: look for others' puts this often\n";
 
 /*
  * Written under a name of its own, then renamed in without replacing, so

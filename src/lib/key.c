@@ -18,6 +18,10 @@
  * lock after checking that KEY is still that file (a compare-and-delete
  * that no other party can interleave).
  *
+ * Key files are never synced: a power cut may lose one (or its text), and
+ * then one more message with that key may be put while the first waits,
+ * which at-least-once delivery allows; a message is never lost for it.
+ *
  * The key file is a hint checked against the truth: a put believes it only
  * if the message it names is still there.  A key whose message is gone
  * (claimed by a consumer killed before it let go, deleted, buried, or
@@ -135,7 +139,7 @@ mq_key_read(int fd, char *where, size_t len)
 
 /* Make a locked key file say where (a stale one taken over, a claim). */
 static int
-rewrite(struct mq_queue *q, int fd, const char *where)
+rewrite(int fd, const char *where)
 {
 	char line[MQ_NAME_MAX + 8];
 	int n;
@@ -147,7 +151,7 @@ rewrite(struct mq_queue *q, int fd, const char *where)
 	}
 	if (pwrite(fd, line, (size_t)n, 0) != n || ftruncate(fd, n) < 0)
 		return -1;
-	return q->cfg.sync ? mq_fsync(fd) : 0;
+	return 0;
 }
 
 /*
@@ -192,7 +196,7 @@ create(struct mq_queue *q, int kfd, const char *key, const char *where)
 	    O_CLOEXEC, q->fmode & 0040 ? 0660 : q->fmode);
 	if (fd < 0)
 		return -1;
-	if (flock(fd, LOCK_EX) < 0 || rewrite(q, fd, where) < 0)
+	if (flock(fd, LOCK_EX) < 0 || rewrite(fd, where) < 0)
 		r = -1;
 	else
 		r = linkat(kfd, tmp, kfd, key, 0);
@@ -241,7 +245,7 @@ mq_key_take(struct mq_queue *q, const char *key, const char *name,
 			return 0;
 		}
 		/* Stale: its message is gone.  Ours now. */
-		if (rewrite(q, fd, where) < 0)
+		if (rewrite(fd, where) < 0)
 			goto fail;
 		break;
 	}
@@ -249,8 +253,6 @@ mq_key_take(struct mq_queue *q, const char *key, const char *name,
 		errno = EAGAIN;
 		goto fail;
 	}
-	if (q->cfg.sync && mq_fsync(kfd) < 0)
-		goto fail;
 	close(kfd);
 	*lockfd = fd;
 	return 1;
@@ -307,7 +309,7 @@ mq_key_claimed(struct mq_queue *q, const char *key, enum mq_dir dir,
 		if (mq_key_read(fd, where, sizeof(where)) == 0 &&
 		    strcmp(where, was) == 0) {
 			snprintf(where, sizeof(where), "cur/%s", to);
-			if (!q->cfg.coalesce_claimed || rewrite(q, fd, where) < 0)
+			if (!q->cfg.coalesce_claimed || rewrite(fd, where) < 0)
 				unlinkat(kfd, key, 0);
 		}
 		close(fd);

@@ -16,6 +16,9 @@ int mq_rename_named(int fromfd, const char *from, int tofd, struct mq_name *,
 int mq_rename_private(int fromfd, const char *from, int tofd, const char *to);
 int mq_settime(int dirfd, const char *name, long long ms);
 
+/* clock.c */
+int mq_clock_ok(struct mq_queue *, enum mq_dir, const char *name);
+
 /* naming.c */
 int mq_new_id(char *, size_t);
 const char *mq_host_tag(void);

@@ -59,6 +59,9 @@
 #define MQ_SETTLE_MS 2000
 /* Where inotify cannot see (network file systems), look this often. */
 #define MQ_POLL_MS 1000
+#define MQ_POLL_MAX_MS (3600LL * 1000)
+/* Hosts sharing a spool keep their clocks this close to the file system's. */
+#define MQ_SKEW_MAX_MS 2000
 /* maildir's rule for leftovers in tmp/. */
 #define MQ_TMP_MAX_AGE_MS (36LL * 3600 * 1000)
 
@@ -79,6 +82,7 @@ struct mq_config {
 	long long min_free;	  /* bytes the file system keeps free */
 	int min_free_pct;	  /* or percent of it; 0: none */
 	int coalesce_claimed;	  /* a key holds while claimed, too */
+	long long poll_ms;	  /* look this often where inotify is blind */
 };
 
 struct mq_queue {
@@ -88,6 +92,8 @@ struct mq_queue {
 	mode_t fmode;		/* mode of message files */
 	struct mq_config cfg;
 	unsigned dirty;		/* directories changed since the last sync */
+	long long clock_at;	/* when clock_skew was measured (clock.c) */
+	long long clock_skew;	/* the file system's clock minus ours, ms */
 	char errobj[MQ_NAME_MAX + 16]; /* "new/NAME": what last failed */
 	/* Called for each spool entry that is skipped (FIFO, link, ...). */
 	void (*skipped)(struct mq_queue *, enum mq_dir, const char *name,
@@ -353,6 +359,7 @@ struct mq_stats {
 	long long age_sum_ms;
 	struct mq_reason_count *dead;	/* dead letters by reason */
 	size_t ndead;
+	int paused;			/* QUEUE/paused exists */
 };
 struct mq_peek {
 	enum mq_dir dir;

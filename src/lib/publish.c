@@ -67,45 +67,108 @@ pfail(struct pub *P, const char *obj, const char *name)
 	return -1;
 }
 
-/* The body into a fresh directory in tmp/, synced, renamed to pub/ID. */
+/* dir/body from in, synced with its directory entry. */
+static int
+write_body(struct pub *P, int dfd, const char *dir, int in)
+{
+	int fd, e;
+
+	fd = openat(dfd, "body", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd < 0)
+		return pfail(P, "tmp", dir);
+	if (mq_copy(in, fd) < 0) {
+		/* The input failed, or the write: say which. */
+		e = errno;
+		close(fd);
+		errno = e;
+		return pfail(P, "tmp", dir);
+	}
+	if ((P->sync && mq_fsync(fd) < 0)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return pfail(P, "tmp", dir);
+	}
+	if (close(fd) < 0 || (P->sync && mq_fsync(dfd) < 0))
+		return pfail(P, "tmp", dir);
+	return 0;
+}
+
+/*
+ * The body into a fresh directory in tmp/, synced, renamed to pub/ID.
+ * Returns 0, 1 if pub/ID exists already (a retry raced us), or -1.
+ */
 static int
 create(struct pub *P, int in)
 {
 	struct mq_topic *t = P->t;
 	char dir[MQ_ID_MAX + 32];
-	int dfd = -1, fd = -1, e, r;
+	int dfd, e, r;
 
 	snprintf(dir, sizeof(dir), "%s.%ld.%08x", P->id, (long)getpid(),
 	    arc4random());
 	if (mkdirat(t->tmpfd, dir, 0700) < 0)
 		return pfail(P, "tmp", dir);
 	if ((dfd = openat(t->tmpfd, dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0 || (fd = openat(dfd, "body", O_WRONLY | O_CREAT |
-	    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
-	    mq_copy(in, fd) < 0 || (P->sync && mq_fsync(fd) < 0) ||
-	    close(fd) < 0 || (fd = -1, P->sync && mq_fsync(dfd) < 0)) {
+	    O_CLOEXEC)) < 0) {
 		r = pfail(P, "tmp", dir);
 		goto out;
 	}
-	if (mq_rename_fresh(t->tmpfd, dir, t->pubfd, P->id) == 0) {
-		close(dfd);
-		if (P->sync && mq_fsync(t->pubfd) < 0)
-			return pfail(P, "pub", "");
-		return 0;
+	if ((r = write_body(P, dfd, dir, in)) == 0) {
+		if (mq_rename_fresh(t->tmpfd, dir, t->pubfd, P->id) == 0) {
+			close(dfd);
+			if (P->sync && mq_fsync(t->pubfd) < 0)
+				return pfail(P, "pub", "");
+			return 0;
+		}
+		/* Published meanwhile under this id: a retry, like ours. */
+		r = errno == EEXIST || errno == ENOTEMPTY ? 1 :
+		    pfail(P, "pub", P->id);
 	}
-	/* Published meanwhile under this id: a retry, like ours. */
-	r = errno == EEXIST || errno == ENOTEMPTY ? 1 : pfail(P, "pub", P->id);
+	e = errno;
+	unlinkat(dfd, "body", 0);
+	close(dfd);
+	errno = e;
 out:
 	e = errno;
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0) {
-		unlinkat(dfd, "body", 0);
-		close(dfd);
-	}
 	unlinkat(t->tmpfd, dir, AT_REMOVEDIR);
 	errno = e;
 	return r;
+}
+
+/*
+ * What publishers killed while writing left in the topic's tmp/: removed
+ * once untouched for 36 hours, maildir's rule, as mqreap does in a queue.
+ */
+static void
+sweep(struct mq_topic *t)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+	int fd, sub;
+
+	if ((fd = openat(t->tmpfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
+		return;
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.' || fstatat(t->tmpfd, d->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+		    mq_mtime_ms(&st) + MQ_TMP_MAX_AGE_MS > mq_now_ms())
+			continue;
+		if ((sub = openat(t->tmpfd, d->d_name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			unlinkat(sub, "body", 0);
+			close(sub);
+		}
+		unlinkat(t->tmpfd, d->d_name, AT_REMOVEDIR);
+	}
+	closedir(dp);
 }
 
 /*
@@ -125,6 +188,7 @@ store(struct pub *P, const char *id, int in)
 	if (fstatat(P->t->pubfd, P->id, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT)
 			return pfail(P, "pub", P->id);
+		sweep(P->t);
 		if (create(P, in) < 0)
 			return -1;
 	}

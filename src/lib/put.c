@@ -288,12 +288,12 @@ mq_put_coalesced(const struct mq_put *p)
 }
 
 /*
- * Commit a keyed message (key.c).  Its file is durable first; then the key
- * is taken.  Held by another message: ours is removed, and the id reported
- * is the holder's, once the holder's directory is synced (its put may not
- * have synced it yet if it was killed).  Ours: the limits are checked, the
- * rename made and new/ synced while the key stays locked, so no other put
- * reads the key before its message is there for good.
+ * Commit a keyed message (key.c).  The key is taken first: held by another
+ * message, ours is removed unsynced, and the id reported is the holder's,
+ * once the holder's directory is synced (its put may have been killed
+ * before it synced it).  Ours: the file is synced, the limits checked, the
+ * rename made and new/ synced while the key stays locked, so that no other
+ * put reads the key before its message is there for good.
  */
 static int
 commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
@@ -305,9 +305,7 @@ commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
 	size_t room;
 	int lk, r;
 
-	if (p->n != 1 || flush(p) < 0)
-		goto abort;
-	if ((r = mq_key_take(q, p->key, e->name, &lk, holder,
+	if (p->n != 1 || (r = mq_key_take(q, p->key, e->name, &lk, holder,
 	    sizeof(holder))) < 0)
 		goto abort;
 	if (r == 0) {
@@ -322,6 +320,10 @@ commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
 			return fail(p, holder[0] == 'n' ? "new" : "cur", "");
 		}
 		return 0;
+	}
+	if (flush(p) < 0) {
+		mq_key_drop(q, p->key, lk);
+		goto abort;
 	}
 	if (mq_limit_room(q, 1, &room, &p->refused) < 0 || room == 0) {
 		if (room == 0) {

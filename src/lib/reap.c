@@ -130,6 +130,10 @@ reap_cur(struct mq_queue *q, struct mq_reaper *r, const char *name,
 			r->owner(r, pid);
 		return;
 	}
+	/* A dry run writes nothing, not even the clock's probe. */
+	if (!r->dryrun && mq_mtime_ms(&st) <= now &&
+	    !mq_clock_ok(q, MQ_CUR, name))
+		return;
 	mq_fate(&q->cfg, &n, MQ_EV_EXPIRED, now, &v);
 	judge(q, r, MQ_CUR, name, &n, &v, v.fate != MQ_FATE_RETURN ? NULL :
 	    mq_mtime_ms(&st) <= now ? "claim expired" : "owner dead");

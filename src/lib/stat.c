@@ -170,6 +170,8 @@ mq_stat(struct mq_queue *q, long long now, struct mq_stats *s)
 	int r = 0;
 
 	memset(s, 0, sizeof(*s));
+	if ((s->paused = mq_paused(q)) < 0)
+		return -1;
 	for (d = 0; d < sizeof(order) / sizeof(order[0]) && r == 0; d++) {
 		memset(&sc, 0, sizeof(sc));
 		r = mq_scan(q, order[d], &sc);

@@ -80,6 +80,44 @@ mq_tool_flush(void)
 }
 
 /*
+ * Is fd the journal's stream?  systemd names it in $JOURNAL_STREAM
+ * ("device:inode"), for stdout and stderr alike (systemd.exec(5)).
+ */
+static int
+is_journal(int fd, const char *js)
+{
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(fd, &st) < 0)
+		return 0;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+/*
+ * Under systemd (issue 11): each line on stderr is a failure, so it starts
+ * with sd-daemon(3)'s "<3>" (priority err) before the tool's name, which
+ * err(3) and warn(3) print first; stdout is line-buffered, so that each
+ * event (mqreap -v, mqwatch -o) is one journal entry when it happens, not
+ * a block at exit.  Anywhere else nothing changes.
+ */
+static void
+journal(void)
+{
+	static char name[64];
+	const char *js = getenv("JOURNAL_STREAM");
+
+	if (is_journal(STDOUT_FILENO, js))
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	if (is_journal(STDERR_FILENO, js)) {
+		snprintf(name, sizeof(name), "<3>%s",
+		    program_invocation_short_name);
+		program_invocation_short_name = name;
+	}
+}
+
+/*
  * Every tool starts here.  Files and directories get explicit modes, never
  * the umask's.  A closed stdin, stdout or stderr is given /dev/null opened
  * the wrong way round: otherwise the next open would take its number and
@@ -98,6 +136,7 @@ mq_tool_init(void)
 			_exit(MQ_EXIT_TEMP);
 	/* A reader gone is an error of write(2) (EPIPE), reported. */
 	signal(SIGPIPE, SIG_IGN);
+	journal();
 }
 
 /*

@@ -7,7 +7,7 @@
  * (IN_Q_OVERFLOW) costs only a rescan.  Times (delays, deadlines) raise no
  * event: the caller passes the earliest of them as until_ms.  Where inotify
  * cannot see other writers (network file systems) or is unavailable, the
- * watch polls once a second instead.
+ * watch polls instead, every poll_ms (the queue's "poll", 1 s by default).
  *
  * The queue directory itself is watched for one thing: the removal of its
  * pause file (limit.c), so that a paused consumer resumes at once.
@@ -28,6 +28,7 @@ struct mq_watch {
 	int fd;		/* inotify, or -1 when polling */
 	int nwd;	/* the watch on new/ */
 	int qwd;	/* the watch on the queue directory */
+	long long poll_ms;
 };
 
 /* File systems where inotify misses other clients' changes. */
@@ -60,6 +61,7 @@ mq_watch_open(struct mq_queue *q, int flags)
 	if ((w = malloc(sizeof(*w))) == NULL)
 		return NULL;
 	w->fd = w->nwd = w->qwd = -1;
+	w->poll_ms = q->cfg.poll_ms > 0 ? q->cfg.poll_ms : MQ_POLL_MS;
 	if ((flags & MQ_WATCH_POLL) || remote(q->fd))
 		return w;
 	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
@@ -113,11 +115,12 @@ mq_watch_wait(struct mq_watch *w, long long until_ms)
 	if (until_ms && left <= 0)
 		return 0;
 	if (w->fd < 0) {
-		tmo = left < 0 || left > MQ_POLL_MS ? MQ_POLL_MS : (int)left;
+		tmo = left < 0 || left > w->poll_ms ? (int)w->poll_ms :
+		    (int)left;
 		r = poll(NULL, 0, tmo);
 		if (r < 0)
 			return -1;
-		return left >= 0 && left <= MQ_POLL_MS ? 0 : 1;
+		return left >= 0 && left <= w->poll_ms ? 0 : 1;
 	}
 	pfd.fd = w->fd;
 	pfd.events = POLLIN;

@@ -104,21 +104,27 @@ gl_down() {
 }
 
 # gl_host NAME CMD...: run CMD (a shell command line) as host NAME.  Run
-# in the background, the caller's $! is the unshare process (exec: not a
-# subshell around it), and gl_host_kill $! kills the whole host.
+# in the background, gl_host_kill $! kills the whole host.
 gl_host() {
 	local name=$1
 	shift
-	exec unshare --uts --pid --fork --mount-proc \
+	unshare --uts --pid --fork --mount-proc \
 	    bash -c 'hostname "$1" && shift && eval "$*"' gl_host "$name" "$@"
 }
 
-# gl_host_kill PID: PID from $! after "gl_host ... &": SIGKILL to the
-# host's pid 1 (unshare's child), which takes every process of the host
-# with it; returns once that is done.
+# gl_host_kill PID: PID from $! after "gl_host ... &" (a subshell, or
+# unshare itself).  SIGKILL to the host's pid 1, unshare's child, takes
+# every process of the host with it; returns once that is done.
 gl_host_kill() {
-	local init
-	init=$(pgrep -P "$1" | head -n 1)
+	local p=$1 init= i
+	for i in 1 2 3; do
+		if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = unshare ]; then
+			init=$(pgrep -P "$p" | head -n 1)
+			break
+		fi
+		p=$(pgrep -P "$p" | head -n 1)
+		[ -n "$p" ] || break
+	done
 	[ -n "$init" ] || return 1
 	kill -KILL "$init"
 	gl_wait 10 sh -c "! kill -0 $init"
