@@ -50,6 +50,7 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 
 	*nout = 0;
 	*next_ms = 0;
+	q->skiperr = 0;
 	if ((r = mq_paused(q)) != 0)
 		return r < 0 ? -1 : 0;	/* paused: nothing, wait for inotify */
 	if (w->stale || w->pos >= w->s.n ||
@@ -76,7 +77,7 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 			(*nout)++;
 	}
 	*next_ms = w->due;
-	return 0;
+	return mq_claim_skipped(q, *nout);
 }
 
 void
