@@ -39,22 +39,25 @@ usage(void)
 	exit(MQ_EXIT_USAGE);
 }
 
-/* Copy a claim's body to stdout, never following or blocking on a plant. */
+/*
+ * Copy a claim's body to stdout, never following or blocking on a plant.
+ * Returns 0, or the exit status of the failure: opening the body, the
+ * spool's errno decides (a body we may not read stays so: 100); reading
+ * it (EIO) or writing stdout is temporary.
+ */
 static int
 cat_body(struct mq_queue *q, const char *name)
 {
-	int fd, e;
+	int fd, e, rc = 0;
 
 	if ((fd = mq_open_body(q, MQ_CUR, name)) < 0)
-		return -1;
-	if (fflush(stdout) == EOF || mq_copy(fd, STDOUT_FILENO) < 0) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
+		return mq_exitcode(errno);
+	if (fflush(stdout) == EOF || mq_copy(fd, STDOUT_FILENO) < 0)
+		rc = MQ_EXIT_TEMP;
+	e = errno;
 	close(fd);
-	return 0;
+	errno = e;
+	return rc;
 }
 
 /* Put back, uncounted, the claims we could not hand over. */
@@ -170,15 +173,18 @@ handout(struct mq_queue *q, struct mq_claim *c, size_t n, int body, int eol)
 {
 	struct out o = { .len = 0, .first = 0 };
 	size_t i;
-	int rc = 0;
+	int rc = 0, code;
 
 	for (i = 0; i < n; i++) {
 		if (body) {
-			if (cat_body(q, c[i].name) < 0 ||
-			    (eol == '\0' && mq_write_all(1, "", 1) < 0)) {
+			code = cat_body(q, c[i].name);
+			if (code == 0 && eol == '\0' &&
+			    mq_write_all(1, "", 1) < 0)
+				code = MQ_EXIT_TEMP;
+			if (code != 0) {
 				warn("%s/cur/%s", q->path, c[i].name);
 				unclaim_from(q, c, i, n);
-				return MQ_EXIT_TEMP;
+				return code;
 			}
 			if (mq_ack(q, c[i].name) < 0)
 				rc = mq_tool_error(q, NULL);

@@ -160,7 +160,8 @@ table_ages(void)
 			continue;
 		s = &qs[i].s;
 		name_col(qs[i].path);
-		fprintf(out, " %6llu", s->n[MQ_ST_VISIBLE] + s->n[MQ_ST_DELAYED]);
+		fprintf(out, " %6llu",
+		    s->n[MQ_ST_VISIBLE] + s->n[MQ_ST_DELAYED]);
 		for (b = 0; b < MQ_AGE_BUCKETS; b++)
 			fprintf(out, " %5llu", s->age[b]);
 		putc('\n', out);
@@ -424,7 +425,9 @@ queue(const char *arg)
 /*
  * -o: a temporary file beside file (a name the textfile collector ignores:
  * it reads *.prom only), readable by all (node_exporter runs as its own
- * user), renamed over file once complete and on disk.
+ * user), renamed over file once complete and on disk.  The directory is
+ * not synced: after a power cut a reader sees the old figures or the new,
+ * and the next run (a minute later, from the timer) replaces them anyway.
  */
 static char tmpname[PATH_MAX];
 

@@ -153,6 +153,46 @@ counts() {
 	[ "$(cat a/new/* b/new/* | sort -n | tr '\n' ' ')" = "1 2 3 4 5 " ]
 }
 
+# consume Q TAG: claim and acknowledge Q's messages until it is empty; the
+# ids taken go to claimed.TAG.
+consume() {
+	local m
+	while m=$(mqget -n 50 "$1"); do
+		printf '%s\n' "$m" | tee -a "claimed.$2" | mqack
+	done
+	sed -i 's,.*/,,; s/,.*//' "claimed.$2"
+}
+
+@test "a purge racing two consumers: each message purged or consumed, exactly once" {
+	mkq jobs
+	seq 2000 | mqput -l jobs | sort >ids
+	consume jobs 1 3>&- &
+	c1=$!
+	consume jobs 2 3>&- &
+	c2=$!
+	mqpurge -v -s waiting jobs | sed 's,.*/,,' >purged
+	wait "$c1"
+	wait "$c2"
+	echo "claimed $(cat claimed.* | wc -l), purged $(wc -l <purged)"
+	[ -z "$(cat claimed.* purged | sort | uniq -d)" ]
+	[ "$(cat claimed.* purged | sort)" = "$(cat ids)" ]
+	[ "$(count jobs/cur)" -eq 0 ]
+}
+
+@test "a move racing a consumer: each message consumed or moved, exactly once" {
+	mkq a
+	mkq b
+	seq 2000 | mqput -l a | sort >ids
+	consume a 1 3>&- &
+	c1=$!
+	mqmove -v -s waiting a b | sed 's,.*/,,' >moved
+	wait "$c1"
+	echo "claimed $(wc -l <claimed.1), moved $(wc -l <moved)"
+	[ "$(sort moved)" = "$(ls b/new | sort)" ]
+	[ -z "$(cat claimed.1 moved | sort | uniq -d)" ]
+	[ "$(cat claimed.1 moved | sort)" = "$(cat ids)" ]
+}
+
 @test "the EXAMPLES of mqpurge(1) and mqmove(1) run" {
 	local t
 	for t in mqpurge mqmove; do

@@ -56,3 +56,20 @@ n=${CLUSTER_N:-60}
 	[[ "$(cat got)" == "$GL/m1/push/cur/$id,"* ]]
 	[ "$(cat "$(cat got)")" = hello ]
 }
+
+@test "a host whose clock runs ahead of the volume's takes back no claim of the other host, and says why" {
+	command -v faketime >/dev/null || skip "no faketime"
+	. "$MQ_ROOT/tests/cluster/gluster.sh"
+	mqput -c -l "$GL/m1/skew" </dev/null
+	echo hello | mqput -q "$GL/m1/skew"
+	m=$(gl_host hostA "mqget -t 1h $GL/m1/skew")
+	# hostB's clock is 3 h ahead: by it, hostA's deadline passed long ago.
+	run -1 --separate-stderr gl_host hostB \
+	    "NO_FAKE_STAT=1 faketime -f +3h mqget $GL/m2/skew"
+	[[ "$stderr" == *"skipped: this host's clock is 10"[78]*" s ahead of the file system's"* ]]
+	run -0 --separate-stderr gl_host hostB \
+	    "NO_FAKE_STAT=1 faketime -f +3h mqreap $GL/m2/skew"
+	[[ "$stderr" == *"clock is 10"[78]*"ahead"* ]]
+	[ -f "$m" ]
+	gl_host hostA "mqack $m"
+}

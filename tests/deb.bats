@@ -64,6 +64,8 @@ need_deb() {
 	for want in usr/share/man/man7/mq.7.gz usr/share/man/man5/mq-spool.5.gz \
 	    lib/systemd/system/mqwatch@.service lib/systemd/system/mqreap.service \
 	    lib/systemd/system/mqstat.service lib/systemd/system/mqstat.timer \
+	    lib/systemd/system/mqreap-restart.path \
+	    lib/systemd/system/mqreap-restart.service \
 	    usr/lib/sysusers.d/mq.conf usr/lib/tmpfiles.d/mq.conf; do
 		grep -q " \./$want\$" <<<"$output" || missing="$missing $want"
 	done

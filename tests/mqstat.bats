@@ -185,6 +185,14 @@ field() {
 	[ "$(ls -lAR --full-time jobs)" = "$before" ]
 }
 
+@test "an output that cannot be written is an error, exit 111, in every format" {
+	mixed jobs
+	for o in "" -j -p -l "-l -j"; do
+		run -111 --separate-stderr bash -c "mqstat $o jobs >/dev/full"
+		[[ $stderr == *"stdout: No space left on device"* ]]
+	done
+}
+
 @test "bad usage exits 2: -j with -p, -l with -p, no operand on a terminal" {
 	run -2 mqstat -j -p q
 	run -2 mqstat -l -p q

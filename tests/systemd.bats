@@ -15,6 +15,11 @@ setup_file() {
 	make -C "$MQ_ROOT" install PREFIX="$ROOT" >/dev/null
 }
 
+# A long-running unit a failed test left behind: stopped.
+teardown() {
+	[ -z "${BG:-}" ] || kill -TERM "$BG" 2>/dev/null || true
+}
+
 units() {
 	ls "$ROOT/lib/systemd/system"
 }
@@ -70,6 +75,8 @@ run_unit() {
 	[ -f "$ROOT/lib/systemd/system/mqreap.service" ]
 	[ -f "$ROOT/lib/systemd/system/mqstat.service" ]
 	[ -f "$ROOT/lib/systemd/system/mqstat.timer" ]
+	[ -f "$ROOT/lib/systemd/system/mqreap-restart.path" ]
+	[ -f "$ROOT/lib/systemd/system/mqreap-restart.service" ]
 	grep -q '^u mq ' "$ROOT/lib/sysusers.d/mq.conf"
 	grep -q '^d /var/spool/mq ' "$ROOT/lib/tmpfiles.d/mq.conf"
 	# the tools' path is filled in
@@ -139,12 +146,22 @@ run_unit() {
 	printf 'MQ_SPOOL=%s\n' "$PWD/spool" >default
 	run_unit mqreap.service "" default >out 2>err 3>&- &
 	pid=$!
+	BG=$pid
 	back() { [ "$(count spool/a/new)" -eq 1 ]; }
 	until_ok back
 	until_ok grep -q "^return $PWD/spool/a/cur/" out
 	kill -TERM "$pid"
 	wait "$pid"
 	[ ! -s err ]
+}
+
+@test "mqreap-restart.path watches the spool mqreap.service reaps, and restarts it" {
+	local d="$ROOT/lib/systemd/system"
+	[ "$(sed -n 's/^PathChanged=//p' "$d/mqreap-restart.path")" = \
+	    "$(sed -n 's/^ReadWritePaths=//p' "$d/mqreap.service")" ]
+	grep -qx 'ExecStart=/bin/systemctl try-restart mqreap.service' \
+	    "$d/mqreap-restart.service"
+	grep -qx 'Also=mqreap-restart.path' "$d/mqreap.service"
 }
 
 @test "mqstat.service writes the spool's metrics atomically where node_exporter reads them" {
@@ -190,6 +207,7 @@ run_unit() {
 	# mqreap -f keeps running: its line must be there before it exits
 	JOURNAL_STREAM=$(stat -c %d:%i out) mqreap -f -v q >out 3>&- &
 	pid=$!
+	BG=$pid
 	until_ok grep -q '^return q/cur/' out
 	kill -TERM "$pid"
 	wait "$pid"

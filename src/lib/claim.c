@@ -125,8 +125,20 @@ claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
 {
 	long long at;
 
-	if (fstatat(q->dfd[dir], name, st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -1; /* gone: claimed by another */
+	if (fstatat(q->dfd[dir], name, st, AT_SYMLINK_NOFOLLOW) < 0) {
+		/*
+		 * Gone (ENOENT) is a race lost to another claimer.  Anything
+		 * else (EIO) is the spool's failure: passed, so that one bad
+		 * entry does not block the others, but remembered, so that a
+		 * claim that gets nothing says why instead of "no message".
+		 */
+		if (errno != ENOENT && !q->skiperr) {
+			q->skiperr = errno;
+			snprintf(q->errobj, sizeof(q->errobj), "%s/%s",
+			    mq_dirnames[dir], name);
+		}
+		return -1;
+	}
 	if (!S_ISREG(st->st_mode)) {
 		if (q->skipped)
 			q->skipped(q, dir, name, "not a regular file");
@@ -209,19 +221,21 @@ fail:
 /*
  * A claim that is ours but has no deadline (mq_settime and adopt failed,
  * errno says why) must not stay to look expired.  A message we may not
- * read, in a group queue, would fail every claimer for ever: it goes to
- * the dead letters ("unreadable"), for a person to fix its mode, and the
- * claim goes on (-2).  Anything else: back to new/ as it was, and -1.
+ * read (adopt failed with EACCES), in a group queue, would fail every
+ * claimer for ever: it goes to the dead letters ("unreadable"), for a
+ * person to fix its mode, and the claim goes on (-2).  Anything else:
+ * back to new/ as it was, and -1.
  */
 static int
-untake(struct mq_queue *q, struct mq_claim *c, const struct mq_name *old)
+untake(struct mq_queue *q, struct mq_claim *c, const struct mq_name *old,
+    int adopting)
 {
 	struct mq_verdict v;
 	struct mq_name back = *old;
 	char bname[MQ_NAME_MAX + 1];
 	int e = errno;
 
-	if (e == EACCES) {
+	if (adopting && e == EACCES) {
 		mq_fate(&q->cfg, old, MQ_EV_UNREADABLE, mq_now_ms(), &v);
 		if (mq_settle(q, MQ_CUR, c->name, &v, NULL, 0) == 0) {
 			if (q->skipped)
@@ -273,9 +287,11 @@ take(struct mq_queue *q, enum mq_dir dir, const char *name,
 	c->deadline_ms = deadline;
 	if (mq_settime(q->dfd[MQ_CUR], c->name, deadline) == 0)
 		return 0;
-	if (errno == EPERM && adopt(q, c->name, deadline) == 0)
+	if (errno != EPERM)
+		return untake(q, c, old, 0);
+	if (adopt(q, c->name, deadline) == 0)
 		return 0;
-	return untake(q, c, old);
+	return untake(q, c, old, 1);
 }
 
 /*
@@ -457,6 +473,7 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	*nout = 0;
 	if (next_ms)
 		*next_ms = 0;
+	q->skiperr = 0;
 	/* A paused queue gives nothing: the caller asks mq_paused why. */
 	if ((rc = mq_paused(q)) != 0)
 		return rc < 0 ? -1 : 0;
@@ -480,7 +497,18 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 		*next_ms = k.due;
 	if (rc < 0 && k.got == 0)
 		return -1;
-	return 0;
+	return mq_claim_skipped(q, k.got);
+}
+
+/* Nothing claimed, and an entry failed on the way: that failure. */
+int
+mq_claim_skipped(struct mq_queue *q, size_t got)
+{
+	if (got > 0 || q->skiperr == 0)
+		return 0;
+	errno = q->skiperr;
+	q->skiperr = 0;
+	return -1;
 }
 
 /*

@@ -51,6 +51,7 @@ int mq_claim_expired(const struct stat *, const struct mq_name *,
     long long now, long long *due);
 void mq_linked(struct mq_queue *, enum mq_dir, const char *name,
     const struct stat *, long long now);
+int mq_claim_skipped(struct mq_queue *, size_t got);
 int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
     long long timeout_ms, pid_t owner, struct mq_claim *, long long *due);
 

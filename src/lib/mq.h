@@ -94,6 +94,7 @@ struct mq_queue {
 	unsigned dirty;		/* directories changed since the last sync */
 	long long clock_at;	/* when clock_skew was measured (clock.c) */
 	long long clock_skew;	/* the file system's clock minus ours, ms */
+	int skiperr;		/* errno of an entry a claim had to pass */
 	char errobj[MQ_NAME_MAX + 16]; /* "new/NAME": what last failed */
 	/* Called for each spool entry that is skipped (FIFO, link, ...). */
 	void (*skipped)(struct mq_queue *, enum mq_dir, const char *name,

@@ -391,7 +391,7 @@ flush(struct mq_put *p)
 			    errno == EINTR)
 				;
 		if (rc < 0)
-			return fail(p, "tmp", "");
+			return fail(p, "tmp", p->n == 1 ? p->p[0].name : "");
 	}
 	return close_last(p);
 }

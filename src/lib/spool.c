@@ -108,8 +108,9 @@ mq_open(struct mq_queue *q, const char *path, int create, int group)
 	/* A new queue must survive a power cut like the messages in it. */
 	if (made && mq_fsync(q->fd) < 0)
 		return open_fail(q, "");
+	/* A bad line is named by err; a failed read by errno alone. */
 	if (mq_config_read(q->fd, &q->cfg, err, sizeof(err)) < 0)
-		return open_fail(q, err);
+		return open_fail(q, errno == EINVAL ? err : "config");
 	return 0;
 }
 
@@ -206,9 +207,10 @@ mq_open_body(struct mq_queue *q, enum mq_dir dir, const char *name)
 	    O_CLOEXEC);
 	if (fd < 0)
 		return fail2(q, dir, name);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && (errno = EINVAL)) ||
 	    fcntl(fd, F_SETFL, 0) < 0) {
-		e = S_ISREG(st.st_mode) ? errno : EINVAL;
+		/* errno: fstat's, fcntl's, or EINVAL for a plant. */
+		e = errno;
 		close(fd);
 		errno = e;
 		return fail2(q, dir, name);

@@ -112,6 +112,7 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 
 	*nout = 0;
 	*next_ms = 0;
+	q->skiperr = 0;
 	if ((r = mq_paused(q)) != 0)
 		return r < 0 ? -1 : 0;	/* paused: nothing, wait for inotify */
 	if ((r = claim_hints(q, w, max, timeout_ms, owner, out, nout)) != 0) {
@@ -142,7 +143,7 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 			(*nout)++;
 	}
 	*next_ms = w->due;
-	return 0;
+	return mq_claim_skipped(q, *nout);
 }
 
 void

@@ -66,8 +66,12 @@ gl_up() {
 	fi
 	mkdir -p "$d/b1" "$d/b2" "$d/m1" "$d/m2"
 	# force: the bricks are on the root file system, on one host.
+	# features.ctime off: the bricks stamp times, not each client's
+	# clock, so that a host's clock check (mq(7)) has a clock to compare.
 	gluster --mode=script volume create "$vol" replica 2 \
 	    "$h:$d/b1" "$h:$d/b2" force >"$d/gluster.log" 2>&1 &&
+	gluster --mode=script volume set "$vol" features.ctime off \
+	    >>"$d/gluster.log" 2>&1 &&
 	gluster --mode=script volume start "$vol" >>"$d/gluster.log" 2>&1 || {
 		cat "$d/gluster.log" >&2
 		return 1
