@@ -69,6 +69,19 @@ copies() {
 	[ "$(count c/new)" = 1 ]
 }
 
+@test "mqwatch serves a subscriber as any queue" {
+	topic news a b
+	mqwatch -n 2 a -- sh -c 'cat >>handled' 3>&- &
+	pid=$!
+	until_ok has_fd "$pid" inotify
+	id1=$(mqpub news <<<one)
+	id2=$(mqpub news <<<two)
+	wait "$pid"
+	[ "$(cat handled)" = "$(printf 'one\ntwo')" ]
+	[ -e "a/done/$id1.a,d1" ] && [ -e "a/done/$id2.a,d1" ]
+	[ "$(count b/new)" = 2 ]
+}
+
 @test "a subscriber's own settings apply: TTL, then mqreap" {
 	topic news a b
 	echo 'ttl = 1m' >>a/config
