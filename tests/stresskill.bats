@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Kill rounds, a sample: 3000 messages while producers, consumers, mqwatch
+# Kill rounds, a sample: 2000 messages while producers, consumers, mqwatch
 # workers and mqreap are SIGKILLed at random, at least 10 times; none of
 # the messages mqput acknowledged is lost.  `make stress-kill` runs 100000
 # messages and 100 kills.
@@ -10,8 +10,8 @@ setup_file() {
 	command -v faketime >/dev/null || skip "no faketime"
 }
 
-@test "3000 messages, 10 random SIGKILLs of every kind of tool: none lost" {
-	run bash "$MQ_ROOT/tests/stresskill.sh" 3000 10
+@test "2000 messages, 10 random SIGKILLs of every kind of tool: none lost" {
+	run bash "$MQ_ROOT/tests/stresskill.sh" 2000 10
 	echo "$output" | sed 's/^/# /' >&3
 	[ "$status" = 0 ]
 	[[ "$output" == *" lost=0 "* ]]

@@ -92,21 +92,27 @@ consumer 1 3>&- 2>>roles.err & pids+=($!)
 consumer 2 3>&- 2>>roles.err & pids+=($!)
 worker 1 3>&- 2>>roles.err & pids+=($!)
 reaper 3>&- 2>>roles.err & pids+=($!)
-roles=("${pids[@]}")
+rolelist=$(IFS=,; echo "${pids[*]}")
+tools=(mqput mqget mqack mqwatch mqreap)
 
 # The driver: a SIGKILL to the tool a random role is running, every
 # 50-250 ms, until enough kills and the producers are done.
 kills=0 start=$SECONDS
 declare -A byname
 while [ "$kills" -lt "$want" ] || [ ! -e done1 ] || [ ! -e done2 ]; do
-	sleep "0.$((RANDOM % 20 + 5))"
-	role=${roles[RANDOM % ${#roles[@]}]}
-	# The role's tool: its child, or its grandchild ($(mqget ...)), found
-	# and killed at once: an mqput of ten lines lives a few milliseconds.
-	kids=$(pgrep -d, -P "$role")
-	read -r victim name < <(pgrep -l -P "$role${kids:+,$kids}" |
-		grep -E ' (mqput|mqget|mqack|mqwatch|mqreap)$' | head -n 1)
-	[ -n "${victim:-}" ] || continue
+	sleep "0.$(printf %02d $((RANDOM % 20 + 5)))"
+	# A tool at random, then the first of its kind among the roles'
+	# children and grandchildren ($(mqget ...)), looked for a few times
+	# in a row: an mqput of ten lines or an mqack lives milliseconds.
+	name=${tools[RANDOM % ${#tools[@]}]}
+	victim=
+	for try in $(seq 100); do
+		kids=$(pgrep -d, -P "$rolelist")
+		victim=$(pgrep -l -P "$rolelist${kids:+,$kids}" |
+			awk -v t="$name" '$2 == t { print $1; exit }')
+		[ -z "$victim" ] || break
+	done
+	[ -n "$victim" ] || continue
 	kill -KILL "$victim" 2>/dev/null || continue
 	kills=$((kills + 1))
 	byname[$name]=$((${byname[$name]:-0} + 1))
