@@ -12,7 +12,9 @@
  * new/, [fsync new/]; claim = readdir new/, renameat2 to cur/, utimensat;
  * ack = renameat2 to done/.  MODE sync fsyncs each file and directory per
  * message, batch does it per 100 messages with one syncfs for the files
- * (group commit), nosync never.  It prints the seconds each phase took:
+ * (group commit), nosync never; check is nosync with the fstatat mq makes of
+ * each candidate before its rename (is it a file, one link, visible yet?).
+ * It prints the seconds each phase took:
  * "put claim ack".
  *
  * "oneshot" is one claim of the oldest message by a fresh process: read all
@@ -121,7 +123,8 @@ main(int argc, char *argv[])
 	DIR *dp;
 	double t0, t1, t2, t3;
 	long i, n, got;
-	int fd, sync, batch;
+	struct stat st;
+	int fd, sync, batch, check;
 
 	if (argc == 3 && strcmp(argv[1], "oneput") == 0)
 		return oneput(argv[2]);
@@ -160,13 +163,15 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if (argc != 5 || strcmp(argv[1], "cycle") != 0)
-		errx(2, "usage: limit cycle DIR COUNT nosync|sync|batch | "
+		errx(2, "usage: limit cycle DIR COUNT nosync|sync|batch|check | "
 		    "limit oneshot DIR [sync] | limit oneput DIR | "
 		    "limit oneack DIR NAME");
 	n = atol(argv[3]);
 	sync = strcmp(argv[4], "sync") == 0;
 	batch = strcmp(argv[4], "batch") == 0;
-	if (n < 1 || (!sync && !batch && strcmp(argv[4], "nosync") != 0))
+	check = strcmp(argv[4], "check") == 0;
+	if (n < 1 || (!sync && !batch && !check &&
+	    strcmp(argv[4], "nosync") != 0))
 		errx(2, "bad count or mode");
 	opendirs(argv[2]);
 	memset(body, 'x', sizeof(body) - 1);
@@ -215,6 +220,11 @@ main(int argc, char *argv[])
 			continue;
 		snprintf(names[got], sizeof(names[got]), "%s", d->d_name);
 		snprintf(cname, sizeof(cname), "%s,c1", d->d_name);
+		/* mq's check of a candidate: a file, one link, visible */
+		if (check && (fstatat(dfd[NEW], d->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_nlink != 1 || st.st_mtime > time(NULL)))
+			errx(1, "%s: not claimable", d->d_name);
 		xrename(dfd[NEW], d->d_name, dfd[CUR], cname);
 		if (utimensat(dfd[CUR], cname, ts, 0) < 0)
 			err(1, "utimensat");

@@ -5,7 +5,7 @@
 #	make bench			the full run (about 10-15 minutes)
 #	BENCH_QUICK=1 make bench	fewer and smaller runs, for iteration
 #	BENCH_OUT=FILE			also write the table to FILE
-#	BENCH_SECTIONS="a d"		only these of a b c d
+#	BENCH_SECTIONS="a d"		only these of a b c d m
 #					(and s, g: bench/stat.sh, bench/cluster.sh)
 #
 # Every figure is the median of several runs after a warm-up, and compared
@@ -24,10 +24,10 @@ export LC_ALL=C
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	RUNS=3 ONE=100 N=5000 SHN=50 BACKLOGS="10 1000 10000 100000"
-	CALLS=50 WATCHN=1000
+	CALLS=50 WATCHN=1000 MBACK=100000
 else
 	RUNS=5 ONE=300 N=20000 SHN=100 BACKLOGS="10 1000 10000 100000 1000000"
-	CALLS=200 WATCHN=5000
+	CALLS=200 WATCHN=5000 MBACK=1000000
 fi
 
 W=$(mktemp -d /tmp/mqbench.XXXXXX)
@@ -124,6 +124,9 @@ sec_a() {
 	tt= tp= tg= ta=
 	# the same syscalls, durable, in one C process: no process start
 	lim_cycle "$fs" a 1000 sync
+	# and by a fresh C process per message: process start + syscalls
+	lim_fresh "$fs"
+
 	# python3-dirq, one process per message
 	tp= tg= ta=
 	for run in 0 $(seq 3); do
@@ -145,6 +148,33 @@ sec_a() {
 	record a.get "$fs" dirq "$SHN" $(ns2s $tg)
 	record a.ack "$fs" dirq "$SHN" $(ns2s $ta)
 	sh_loop "$fs" a "$SHN"
+}
+
+# lim_fresh FS: bench/limit.c's oneput, oneshot sync, oneack, a process
+# each, as mq's one-shot tools run; recorded as a.fput, a.fget, a.fack
+lim_fresh() {
+	fs=$1 tp= tg= ta=
+	for run in 0 $(seq "$RUNS"); do
+		rm -rf "$W/$fs/l"
+		"$LIMIT" oneput "$W/$fs/l" </dev/null >/dev/null
+		rm -f "$W/$fs/l/new/"*
+		t0=$(now)
+		i=0
+		while [ $i -lt "$ONE" ]; do "$LIMIT" oneput "$W/$fs/l" <"$W/msg" >/dev/null; i=$((i + 1)); done
+		t1=$(now)
+		i=0
+		while [ $i -lt "$ONE" ]; do "$LIMIT" oneshot "$W/$fs/l" sync >>"$W/lclaims"; i=$((i + 1)); done
+		t2=$(now)
+		while read -r p; do "$LIMIT" oneack "$W/$fs/l" "$p"; done <"$W/lclaims"
+		t3=$(now)
+		rm -f "$W/lclaims"
+		[ "$run" = 0 ] && continue
+		tp="$tp $((t1 - t0))" tg="$tg $((t2 - t1))" ta="$ta $((t3 - t2))"
+	done
+	rm -rf "$W/$fs/l"
+	record a.fput "$fs" limit "$ONE" $(ns2s $tp)
+	record a.fget "$fs" limit "$ONE" $(ns2s $tg)
+	record a.fack "$fs" limit "$ONE" $(ns2s $ta)
 }
 
 ns2s() { for x in "$@"; do echo "$x" | awk '{ printf "%.6f\n", $1 / 1e9 }'; done; }
@@ -228,6 +258,16 @@ sec_b() {
 		record "$sec.ack" "$fs" mq "$N" $(ns2s $ta)
 		if [ $sync = no ]; then
 			lim_cycle "$fs" "$sec" "$N" nosync
+			# the limit that also checks each candidate as mq must
+			lc=
+			for run in 0 $(seq "$RUNS"); do
+				rm -rf "$W/$fs/l"
+				set -- $("$LIMIT" cycle "$W/$fs/l" "$N" check)
+				[ "$run" = 0 ] && continue
+				lc="$lc $2"
+			done
+			rm -rf "$W/$fs/l"
+			record "$sec.get" "$fs" check "$N" $lc
 		else
 			lim_cycle "$fs" "$sec" "$N" batch
 		fi
@@ -306,6 +346,64 @@ sec_c() {
 		record "c.j$j" "$fs" mq "$ONE" $(ns2s $tq)
 		record "c.j$j" "$fs" true "$ONE" $(ns2s $tt)
 	done
+	# the case a pool is for: a handler that waits (I/O-bound work)
+	sn=$((ONE / 2))
+	for j in 1 2 8; do
+		tq=
+		for run in 0 $(seq "$RUNS"); do
+			mkq "$d/q" yes
+			head -c "$sn" /dev/zero | mqput -0 -S -q "$d/q"
+			t0=$(now)
+			mqwatch -n "$sn" -j $j "$d/q" -- sleep 0.02
+			t1=$(now)
+			[ "$run" = 0 ] && continue
+			tq="$tq $((t1 - t0))"
+		done
+		record "c.s$j" "$fs" mq "$sn" $(ns2s $tq)
+	done
+}
+
+# --- (m) many consumers: a long backlog drained by 1 and by 4 loops ------
+# of mqget -n 1000 | mqack (the claim index under contention).  Lost races
+# are counted as renameat2 calls beyond the two (claim, ack) per message,
+# by perf's syscall tracepoints where perf can read them.
+sec_m() {
+	fs=$1 d=$W/$1 claims=$((MBACK / 5))
+	for loops in 1 4; do
+		tq= lost=
+		for run in 0 $(seq 3); do
+			mkq "$d/q" no
+			head -c "$MBACK" /dev/zero | mqput -0 -S -q "$d/q"
+			t0=$(now)
+			if perf stat -x, -o "$W/perf" -e syscalls:sys_enter_renameat2 -- \
+			    sh -c 'k=0; while [ $k -lt "$1" ]; do
+				i=0; while [ $i -lt "$2" ]; do
+					mqget -n 1000 "$3" | mqack; i=$((i + 1)); done &
+				k=$((k + 1)); done; wait' - "$loops" "$((claims / 1000 / loops))" \
+			    "$d/q" 2>/dev/null; then
+				r=$(awk -F, '/renameat2/ { print $1 }' "$W/perf")
+			else
+				sh -c 'k=0; while [ $k -lt "$1" ]; do
+				i=0; while [ $i -lt "$2" ]; do
+					mqget -n 1000 "$3" | mqack; i=$((i + 1)); done &
+				k=$((k + 1)); done; wait' - "$loops" "$((claims / 1000 / loops))" "$d/q"
+				r=
+			fi
+			t1=$(now)
+			[ "$run" = 0 ] && continue
+			tq="$tq $((t1 - t0))"
+			case $r in ''|*[!0-9]*) ;; *) lost="$lost $((r - 2 * claims))" ;; esac
+		done
+		record "m.$loops" "$fs" mq "$claims" $(ns2s $tq)
+		[ -n "$lost" ] && record "m.lost$loops" "$fs" mq 1 $lost
+	done
+	# what one loop uses of the machine: CPU seconds over wall seconds
+	mkq "$d/q" no
+	head -c "$MBACK" /dev/zero | mqput -0 -S -q "$d/q"
+	/usr/bin/time -f "%e %U %S" -o "$W/time" sh -c 'i=0; while [ $i -lt "$1" ]; do
+		mqget -n 1000 "$2" | mqack; i=$((i + 1)); done' - "$((claims / 1000))" "$d/q"
+	echo "m.cpu $fs mq 1 $(awk '{ printf "%.3f", ($2 + $3) / $1 }' "$W/time")" >>"$R"
+	rm -rf "$d/q"
 }
 
 # --- (d) one-shot mqget with a backlog waiting -------------------------
@@ -419,6 +517,10 @@ case " ${BENCH_SECTIONS:-a b c d} " in *" d "*)
 	echo "bench: (d) one-shot mqget with a backlog" >&2
 	sec_d ext4
 esac
+case " ${BENCH_SECTIONS:-a b c d m} " in *" m "*)
+	echo "bench: (m) a backlog drained by 1 and by 4 consumer loops" >&2
+	sec_m "${FSS##* }"
+esac
 
 # --- (s) mqstat on a big queue: bench/stat.sh (issue 11) ---------------
 case " ${BENCH_SECTIONS:-a b c d s} " in *" s "*)
@@ -445,7 +547,7 @@ esac
 	echo "mq benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	hw
 	echo
-	awk -f bench/table.awk "$R"
+	awk -v ncpu="$(nproc)" -f bench/table.awk "$R"
 	[ ! -s "$W/stat" ] || { echo; echo "(s) mqstat: stat N WHO seconds"; cat "$W/stat"; }
 	[ ! -s "$W/topics" ] || { echo; echo "(t) mqpub, mqput -K, limits: one process each, durable"; cat "$W/topics"; }
 	[ ! -s "$W/cluster" ] || { echo; cat "$W/cluster"; }

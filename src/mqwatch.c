@@ -419,6 +419,7 @@ claim_line(struct watch *W)
 	W->pend.beat = now_us() + W->timeout * 1000 / 3;
 	W->check_us = TAKEN_MIN_US;
 	W->check_at = now_us() + W->check_us;
+	W->arrived = 0; /* served: the next look is the timer's or an arrival's */
 }
 
 /* Has the reader taken the line?  Then the claim is the reader's. */
@@ -466,12 +467,12 @@ release_pending(struct watch *W)
 }
 
 static void
-signals(struct watch *W, long long now)
+signals(struct watch *W, long long now, int pending)
 {
 	struct signalfd_siginfo si;
 	size_t i;
 
-	while (read(W->sfd, &si, sizeof(si)) == sizeof(si)) {
+	while (pending && read(W->sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo != SIGTERM && si.ssi_signo != SIGINT)
 			continue;
 		if (W->stopping)
@@ -497,9 +498,12 @@ work(struct watch *W)
 	long long before = W->handed, now;
 	size_t i;
 
-	reap_children(W);
+	if (W->running > 0)
+		reap_children(W);
 	W->due = 0;
 	W->more = 0;
+	/* The reader took the last line?  Then the next claim goes now. */
+	check_taken(W, now_us());
 	if (!W->stopping && W->cmd != NULL)
 		claim_jobs(W);
 	else if (!W->stopping && !W->pend.pid)
@@ -512,7 +516,6 @@ work(struct watch *W)
 			heartbeat(W, &W->jobs[i], now);
 	if (W->pend.pid)
 		heartbeat(W, &W->pend, now);
-	check_taken(W, now);
 	if (W->stopping)
 		release_pending(W);
 	if (mq_sync(&W->q) < 0)
@@ -610,14 +613,14 @@ wait_dispatch(struct watch *W, long long wake, int listen)
 		 * Resetting a walk on every event would rescan a long backlog
 		 * for each message: our own renames into cur/ raise events.
 		 */
-		mq_watch_drain(W->w);
+		mq_watch_drain(W->w, &W->walk);
 	}
 	if (r > 0 && (pfd[2].revents & (POLLERR | POLLHUP))) {
 		warnx("stdout: the reader is gone");
 		release_pending(W);
 		stop(W, MQ_EXIT_TEMP);
 	}
-	signals(W, now_us());
+	signals(W, now_us(), r > 0 && pfd[0].revents);
 }
 
 static void
@@ -698,8 +701,10 @@ setup(struct watch *W, const char *queue)
 	    (W->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		err(MQ_EXIT_TEMP, "signalfd");
 	/* Subscribe before the first scan: no arrival falls in between. */
-	if ((W->w = mq_watch_open(&W->q, W->polling)) == NULL)
+	if ((W->w = mq_watch_open(&W->q, W->polling ? MQ_WATCH_POLL : 0)) == NULL)
 		err(MQ_EXIT_TEMP, "inotify");
+	/* Arrivals named by inotify are claimed without a rescan. */
+	W->walk.watched = mq_watch_fd(W->w) >= 0;
 }
 
 int

@@ -145,7 +145,7 @@ dispatch(struct reap *rp, int fd, long long now)
 	    MQ_SETTLE_MS;
 
 	if (fd == mq_watch_fd(rp->w)) {
-		mq_watch_drain(rp->w);
+		mq_watch_drain(rp->w, NULL);
 		rp->next = min_time(rp->next, now + settle);
 	} else
 		rp->next = now; /* an owner died */
@@ -178,7 +178,7 @@ follow(struct reap *rs, size_t nq)
 		err(MQ_EXIT_TEMP, NULL);
 	for (i = 0; i < nq; i++) {
 		rs[i].r.ctx = &rs[i];	/* rs was grown by realloc */
-		if ((rs[i].w = mq_watch_open(&rs[i].q, 0)) == NULL)
+		if ((rs[i].w = mq_watch_open(&rs[i].q, MQ_WATCH_CUR)) == NULL)
 			err(MQ_EXIT_TEMP, NULL);
 	}
 	while (!gotstop) {

@@ -303,3 +303,25 @@ hold() {
 	run -100 --separate-stderr mqwatch nosuch -- true
 	[[ "$stderr" == "mqwatch: nosuch: no such queue"* ]]
 }
+
+@test "pushed messages are claimed by the names inotify gives, without a rescan each" {
+	mkq q
+	mqwatch -n 30 q >paths 2>err 3>&- &
+	wpid=$!
+	until_ok has_fd "$wpid" inotify
+	# strace counts the directory reads of the running mqwatch
+	strace -f -c -e trace=getdents64 -o trace -p "$wpid" 3>&- &
+	spid=$!
+	until_ok sh -c "grep -q TracerPid:.[1-9] /proc/$wpid/status"
+	for i in $(seq 30); do
+		echo "$i" | mqput q >/dev/null
+		until_ok lines paths "$i"
+	done
+	wait "$wpid"
+	wait "$spid" || true
+	# one scan at start and one a second, not one per message
+	reads=$(awk '$NF == "getdents64" { print $4 }' trace)
+	[ "${reads:-0}" -lt 30 ]
+	is_count q/new 0
+	is_count q/cur 30
+}

@@ -299,10 +299,13 @@ int mq_publish(struct mq_topic *, const char *id, int in, int nosync,
 
 /* watch.c */
 struct mq_watch;
-struct mq_watch *mq_watch_open(struct mq_queue *, int polling);
+struct mq_walk;
+#define MQ_WATCH_POLL 1	/* poll, do not trust inotify */
+#define MQ_WATCH_CUR 2	/* also arrivals in cur/: new deadlines (reapers) */
+struct mq_watch *mq_watch_open(struct mq_queue *, int flags);
 int mq_watch_fd(const struct mq_watch *);
 int mq_watch_wait(struct mq_watch *, long long until_ms);
-int mq_watch_drain(struct mq_watch *);
+int mq_watch_drain(struct mq_watch *, struct mq_walk *);
 void mq_watch_close(struct mq_watch *);
 
 /* tool.c: shared by the tools' main()s; the only code here that prints */
@@ -321,12 +324,18 @@ void mq_tool_skipped(struct mq_queue *, enum mq_dir, const char *,
 int mq_tool_flush(void);
 
 /* worker.c: for long-running consumers (mqwatch) */
+#define MQ_WALK_HINTS 32
 struct mq_walk {
 	struct mq_scan s;	/* sorted, walked from pos */
 	size_t pos;
 	long long scanned_ms;
 	long long due;		/* earliest not-yet-claimable seen */
 	int stale;
+	/* Arrivals in new/ that inotify named since the walk's scan. */
+	char hint[MQ_WALK_HINTS][MQ_NAME_MAX + 1];
+	size_t nhint;
+	int hintover;		/* more than fit: rescan instead */
+	int watched;		/* inotify names every arrival: trust hints */
 };
 int mq_walk_claim(struct mq_queue *, struct mq_walk *, size_t max,
     long long timeout_ms, pid_t owner, struct mq_claim *, size_t *nout,

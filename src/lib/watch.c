@@ -16,6 +16,7 @@
 #include <sys/vfs.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 struct mq_watch {
 	int fd;		/* inotify, or -1 when polling */
+	int nwd;	/* the watch on new/ */
 	int qwd;	/* the watch on the queue directory */
 	long long poll_ms;
 };
@@ -51,30 +53,35 @@ remote(int fd)
 }
 
 struct mq_watch *
-mq_watch_open(struct mq_queue *q, int polling)
+mq_watch_open(struct mq_queue *q, int flags)
 {
 	struct mq_watch *w;
 	char path[64];
-	int i;
-	static const enum mq_dir dirs[] = { MQ_NEW, MQ_CUR };
 
 	if ((w = malloc(sizeof(*w))) == NULL)
 		return NULL;
-	w->fd = w->qwd = -1;
+	w->fd = w->nwd = w->qwd = -1;
 	w->poll_ms = q->cfg.poll_ms > 0 ? q->cfg.poll_ms : MQ_POLL_MS;
-	if (polling || remote(q->fd))
+	if ((flags & MQ_WATCH_POLL) || remote(q->fd))
 		return w;
 	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
 		return w; /* no inotify here: poll */
-	for (i = 0; i < 2; i++) {
-		/* Through /proc, so the watch is on the directory we hold. */
-		snprintf(path, sizeof(path), "/proc/self/fd/%d",
-		    q->dfd[dirs[i]]);
-		/* Arrivals only; link(2) raises IN_CREATE, not IN_MOVED_TO. */
-		if (inotify_add_watch(w->fd, path, IN_MOVED_TO | IN_CREATE |
-		    IN_ONLYDIR) < 0)
-			goto poll;
-	}
+	/*
+	 * Through /proc, so the watch is on the directory we hold.  Arrivals
+	 * (link(2) raises IN_CREATE, not IN_MOVED_TO) in new/; in cur/ only
+	 * for a reaper, which learns new deadlines so: nothing that arrives
+	 * in cur/ is claimable before a time, which raises no event anyway,
+	 * and every claim's own rename into cur/ woke every claimer for a
+	 * useless rescan of new/ and cur/.
+	 */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", q->dfd[MQ_NEW]);
+	if ((w->nwd = inotify_add_watch(w->fd, path, IN_MOVED_TO | IN_CREATE |
+	    IN_ONLYDIR)) < 0)
+		goto poll;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", q->dfd[MQ_CUR]);
+	if ((flags & MQ_WATCH_CUR) && inotify_add_watch(w->fd, path,
+	    IN_MOVED_TO | IN_CREATE | IN_ONLYDIR) < 0)
+		goto poll;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", q->fd);
 	if ((w->qwd = inotify_add_watch(w->fd, path, IN_DELETE |
 	    IN_MOVED_FROM | IN_ONLYDIR)) < 0)
@@ -123,20 +130,22 @@ mq_watch_wait(struct mq_watch *w, long long until_ms)
 		return -1;
 	if (r == 0)
 		return until_ms && mq_now_ms() >= until_ms ? 0 : 1;
-	if (mq_watch_drain(w))
+	if (mq_watch_drain(w, NULL))
 		return 1;
 	/* Only the queue directory's other names changed: wait on. */
 	return mq_watch_wait(w, until_ms);
 }
 
 /*
- * Read every pending event and forget them: they are hints, and one rescan
- * covers them all, IN_Q_OVERFLOW (events lost) included.  Returns 0 when
- * none of them matters: only names in the queue directory other than the
- * pause file (.index being rewritten, a config edited) went away.
+ * Read every pending event: they are hints, and one rescan covers them all,
+ * IN_Q_OVERFLOW (events lost) included.  A walk (if given) learns the names
+ * that arrived in new/, so that it can claim them without a rescan (see
+ * worker.c); after lost events it rescans.  Returns 0 when none of them
+ * matters: only names in the queue directory other than the pause file
+ * (.index being rewritten, a config edited) went away.
  */
 int
-mq_watch_drain(struct mq_watch *w)
+mq_watch_drain(struct mq_watch *w, struct mq_walk *walk)
 {
 	char buf[16384] __attribute__((aligned(8)));
 	const struct inotify_event *ev;
@@ -145,13 +154,23 @@ mq_watch_drain(struct mq_watch *w)
 
 	if (w->fd < 0)
 		return 1;
-	while ((r = read(w->fd, buf, sizeof(buf))) > 0)
+	do {
+		if ((r = read(w->fd, buf, sizeof(buf))) <= 0)
+			break;
 		for (off = 0; off < r; off += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)(buf + off);
 			if (ev->wd != w->qwd || (ev->len > 0 &&
 			    strcmp(ev->name, "paused") == 0))
 				any = 1;
+			if (walk == NULL)
+				continue;
+			if (ev->mask & IN_Q_OVERFLOW)
+				walk->stale = 1;
+			else if (ev->wd == w->nwd && ev->len > 0)
+				mq_walk_hint(walk, ev->name);
 		}
+		/* A read that left room for one more event got them all. */
+	} while ((size_t)r > sizeof(buf) - sizeof(*ev) - NAME_MAX - 1);
 	return any;
 }
 

@@ -13,7 +13,14 @@
  * and anything newer raised an inotify event after the caller's watch was
  * in place.  Messages that became visible behind the walk's position
  * (released, expired claims) wait at most WALK_MS.
+ *
+ * At the end of a walk, the arrivals that inotify named since (hints) are
+ * claimed by name, without a rescan: a push then costs what a plain
+ * inotify consumer's does (bench: mqwatch's push p50 was 1.43x the C
+ * consumer's, two directory scans per message).  Too many hints, lost
+ * events, an old scan or a due time passed: a rescan, as before.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "mq-internal.h"
@@ -27,6 +34,8 @@ rescan(struct mq_queue *q, struct mq_walk *w)
 	w->pos = 0;
 	w->due = 0;
 	w->stale = 0;
+	w->nhint = 0;		/* the scan sees them all */
+	w->hintover = 0;
 	w->scanned_ms = mq_now_ms();
 	if (mq_scan(q, MQ_NEW, &w->s) < 0 || mq_scan(q, MQ_CUR, &w->s) < 0) {
 		mq_scan_free(&w->s);
@@ -40,6 +49,59 @@ rescan(struct mq_queue *q, struct mq_walk *w)
  * Claim up to max messages.  When fewer are claimed, *next_ms is when
  * something not yet claimable may become so (0: nothing known).
  */
+void
+mq_walk_hint(struct mq_walk *w, const char *name)
+{
+	if (name[0] == '.' || w->nhint >= MQ_WALK_HINTS ||
+	    strlcpy(w->hint[w->nhint], name, sizeof(w->hint[0])) >=
+	    sizeof(w->hint[0]))
+		w->hintover = 1;
+	else
+		w->nhint++;
+}
+
+static int
+hintcmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * Claim the named arrivals, in id order (perhaps none): 1 if that stands
+ * for a rescan, as it does at the end of a recent scan when inotify names
+ * every arrival (w->watched).
+ */
+static int
+claim_hints(struct mq_queue *q, struct mq_walk *w, size_t max,
+    long long timeout_ms, pid_t owner, struct mq_claim *out, size_t *nout)
+{
+	long long now = mq_now_ms();
+	size_t i;
+	int r;
+
+	if (!w->watched || w->stale || w->hintover || w->pos < w->s.n ||
+	    now - w->scanned_ms >= WALK_MS || (w->due && now >= w->due))
+		return 0;
+	if (w->nhint == 0)
+		return 1;
+	qsort(w->hint, w->nhint, sizeof(w->hint[0]), hintcmp);
+	for (i = 0; i < w->nhint && *nout < max; i++) {
+		r = mq_claim_entry(q, MQ_NEW, w->hint[i], timeout_ms, owner,
+		    &out[*nout], &w->due);
+		if (r < 0)
+			return *nout ? 1 : -1;
+		if (r > 0)
+			(*nout)++;
+	}
+	if (i < w->nhint) {
+		/* Claimed all it asked: keep the rest for the next call. */
+		memmove(w->hint, w->hint[i], (w->nhint - i) * sizeof(w->hint[0]));
+		w->nhint -= i;
+	} else
+		w->nhint = 0;
+	return 1;
+}
+
 int
 mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
     long long timeout_ms, pid_t owner, struct mq_claim *out, size_t *nout,
@@ -53,6 +115,10 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 	q->skiperr = 0;
 	if ((r = mq_paused(q)) != 0)
 		return r < 0 ? -1 : 0;	/* paused: nothing, wait for inotify */
+	if ((r = claim_hints(q, w, max, timeout_ms, owner, out, nout)) != 0) {
+		*next_ms = w->due;
+		return r < 0 ? -1 : 0;
+	}
 	if (w->stale || w->pos >= w->s.n ||
 	    mq_now_ms() - w->scanned_ms >= WALK_MS) {
 		if (rescan(q, w) < 0)
