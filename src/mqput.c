@@ -297,89 +297,106 @@ interrupted(struct mq_queue *q, struct mq_put *p)
 	exit(MQ_EXIT_TEMP);
 }
 
-int
-main(int argc, char *argv[])
+/* mqput's options, as given. */
+struct opts {
+	long long delay, ttl, size;
+	const char *key;
+	int create, group, quiet, nosync;
+	int delim;		/* -1: one message per operand or stdin */
+};
+
+static void
+options(struct opts *o, int argc, char *argv[])
 {
-	struct mq_queue q;
-	struct mq_put *p;
-	long long delay = 0, ttl = -1, size = -1;
-	const char *key = NULL;
-	int c, create = 0, group = 0, quiet = 0, nosync = 0, delim = 0;
+	int c;
 
 	while ((c = getopt(argc, argv, "0cd:e:gK:lqSs:")) != -1) {
 		switch (c) {
 		case '0':
-			delim = '\0' + 256;
+			o->delim = '\0' + 256;
 			break;
 		case 'l':
-			delim = '\n';
+			o->delim = '\n';
 			break;
 		case 'c':
-			create = 1;
+			o->create = 1;
 			break;
 		case 'g':
-			group = 1;
+			o->group = 1;
 			break;
 		case 'q':
-			quiet = 1;
+			o->quiet = 1;
 			break;
 		case 'S':
-			nosync = 1;
+			o->nosync = 1;
 			break;
 		case 'd':
-			if (mq_parse_duration(optarg, &delay) < 0)
-				errx(MQ_EXIT_USAGE, "-d %s: bad duration", optarg);
+			if (mq_parse_duration(optarg, &o->delay) < 0)
+				errx(MQ_EXIT_USAGE, "-d %s: bad duration",
+				    optarg);
 			break;
 		case 'e':
-			if (mq_parse_duration(optarg, &ttl) < 0)
-				errx(MQ_EXIT_USAGE, "-e %s: bad duration", optarg);
+			if (mq_parse_duration(optarg, &o->ttl) < 0)
+				errx(MQ_EXIT_USAGE, "-e %s: bad duration",
+				    optarg);
 			break;
 		case 'K':
 			if (!mq_key_valid(optarg))
-				errx(MQ_EXIT_USAGE, "-K %s: bad key ([A-Za-z0-9._-], "
-				    "at most %d, not starting with . or -)", optarg,
-				    MQ_FIELD_MAX);
-			key = optarg;
+				errx(MQ_EXIT_USAGE, "-K %s: bad key "
+				    "([A-Za-z0-9._-], at most %d, not starting "
+				    "with . or -)", optarg, MQ_FIELD_MAX);
+			o->key = optarg;
 			break;
 		case 's':
-			if (mq_parse_size(optarg, &size) < 0)
+			if (mq_parse_size(optarg, &o->size) < 0)
 				errx(MQ_EXIT_USAGE, "-s %s: bad size", optarg);
 			break;
 		default:
 			usage();
 		}
 	}
+	if (argc - optind < 1)
+		usage();
+	if (o->group && !o->create)
+		errx(MQ_EXIT_USAGE, "-g: only with -c");
+	if (o->key && (o->delim != 0 || argc - optind > 2))
+		errx(MQ_EXIT_USAGE,
+		    "-K: one message only (no -l, -0, one file)");
+	if (o->delim == 256)
+		o->delim = 0;
+	else if (o->delim == 0)
+		o->delim = -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = { .delay = 0, .ttl = -1, .size = -1 };
+	struct mq_queue q;
+	struct mq_put *p;
+
+	options(&o, argc, argv);
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
-		usage();
-	if (group && !create)
-		errx(MQ_EXIT_USAGE, "-g: only with -c");
-	if (key && (delim != 0 || argc > 2))
-		errx(MQ_EXIT_USAGE, "-K: one message only (no -l, -0, one file)");
-	if (delim == 256)
-		delim = 0;
-	else if (delim == 0)
-		delim = -1;
 
 	mq_tool_init();
 	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	mq_tool_signals(onsig);
 
-	if (mq_open(&q, mq_tool_path(argv[0]), create, group) < 0)
+	if (mq_open(&q, mq_tool_path(argv[0]), o.create, o.group) < 0)
 		return mq_tool_open_error(&q, argv[0]);
 	q.skipped = mq_tool_skipped;
-	if (size >= 0)
-		q.cfg.max_size = size;
-	if ((p = mq_put_begin(&q, delay, ttl >= 0 ? ttl : q.cfg.ttl_ms,
-	    nosync)) == NULL)
+	if (o.size >= 0)
+		q.cfg.max_size = o.size;
+	if ((p = mq_put_begin(&q, o.delay, o.ttl >= 0 ? o.ttl :
+	    q.cfg.ttl_ms, o.nosync)) == NULL)
 		err(MQ_EXIT_TEMP, "malloc");
-	if (key && mq_put_key(p, key) < 0)
-		err(MQ_EXIT_USAGE, "-K %s", key);
-	if (quiet && freopen("/dev/null", "w", stdout) == NULL)
+	if (o.key && mq_put_key(p, o.key) < 0)
+		err(MQ_EXIT_USAGE, "-K %s", o.key);
+	if (o.quiet && freopen("/dev/null", "w", stdout) == NULL)
 		err(MQ_EXIT_TEMP, "/dev/null");
 
-	put_inputs(&q, p, argc, argv, delim);
+	put_inputs(&q, p, argc, argv, o.delim);
 	if (gotsig)
 		interrupted(&q, p);
 	if (mq_put_pending(p) > 0)

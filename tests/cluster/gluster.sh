@@ -47,6 +47,15 @@ gl_wait() {
 	done
 }
 
+# gl_detached CMD...: CMD with no descriptor of ours but /dev/null: the
+# daemons it leaves (glusterd, a FUSE client) must not hold a pipe that a
+# test runner waits on to close.
+gl_detached() {
+	bash -c 'for f in /proc/$$/fd/*; do
+		n=${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"
+	done; exec "$@"' gl_detached "$@" </dev/null >/dev/null 2>&1
+}
+
 gl_up() {
 	local d=$1 vol h
 	mkdir -p "$d"
@@ -56,8 +65,8 @@ gl_up() {
 	: >"$d/gl.env"
 	echo "GL_VOL=$vol" >>"$d/gl.env"
 	if ! pgrep -x glusterd >/dev/null; then
-		glusterd -p "$d/glusterd.pid" --log-file="$d/glusterd.log" ||
-			return 1
+		gl_detached glusterd -p "$d/glusterd.pid" \
+		    --log-file="$d/glusterd.log" || return 1
 		echo "GL_OURS=1" >>"$d/gl.env"
 		gl_wait 20 gluster --mode=script pool list || {
 			echo "glusterd did not answer (see $d/glusterd.log)" >&2
@@ -77,14 +86,18 @@ gl_up() {
 		return 1
 	}
 	echo "GL_STARTED=1" >>"$d/gl.env"
-	mount -t glusterfs "$h:/$vol" "$d/m1" &&
-	    mount -t glusterfs "$h:/$vol" "$d/m2"
+	gl_detached mount -t glusterfs "$h:/$vol" "$d/m1" &&
+	    gl_detached mount -t glusterfs "$h:/$vol" "$d/m2"
 }
 
-# gl_umount MNT: unmount a FUSE mount even if a dead host left it busy.
+# gl_umount MNT: unmount a FUSE mount even if a dead host left it busy;
+# its client (which a lazy unmount leaves running) is stopped too.
 gl_umount() {
+	local p
 	mountpoint -q "$1" || return 0
+	p=$(pgrep -f -- "--process-name fuse .* $1\$")
 	umount "$1" 2>/dev/null || umount -l "$1"
+	[ -z "$p" ] || kill $p 2>/dev/null
 }
 
 gl_down() {
@@ -138,5 +151,6 @@ gl_host_kill() {
 gl_mount() {
 	local GL_VOL=
 	. "$1/gl.env"
-	mountpoint -q "$1/m$2" || mount -t glusterfs "$(hostname):/$GL_VOL" "$1/m$2"
+	mountpoint -q "$1/m$2" ||
+	    gl_detached mount -t glusterfs "$(hostname):/$GL_VOL" "$1/m$2"
 }
