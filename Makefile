@@ -159,6 +159,15 @@ errno: deps all
 	bash tests/errno/gen.sh -o doc/ERRNO.md
 .PHONY: errno
 
+# Issue 13: kill rounds.  KILL_N messages while random producers,
+# consumers, mqwatch workers and mqreap are SIGKILLed, at least KILLS
+# times; Jepsen-style counters, 0 lost (tests/stresskill.bats: a sample).
+KILL_N ?= 100000
+KILLS ?= 100
+stress-kill: deps all
+	nice bash tests/stresskill.sh $(KILL_N) $(KILLS)
+.PHONY: stress-kill
+
 clean-fault: clean-fuzz
 clean-fuzz:
 	rm -rf $(FUZZ_DIR)

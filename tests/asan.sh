@@ -5,6 +5,7 @@
 # to DIR/log/; one there fails the run, whatever the tests said.
 set -u
 dir=$(cd "${1:-build-asan}" && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
 rm -rf "$dir/log"
 mkdir -p "$dir/log"
 MQ_BIN=$dir/bin
@@ -18,6 +19,23 @@ cat >"$dir/wrap/strace" <<WRAP
 ASAN_OPTIONS="\$ASAN_OPTIONS:detect_leaks=0" exec $(command -v strace) "\$@"
 WRAP
 chmod +x "$dir/wrap/strace"
+# libfaketime's constructor calls dlsym, which mallocs while ASan's
+# allocator starts: the process can hang for ever (a futex, one thread).
+# So a tool run under faketime is the plain build of bin/; every other
+# run is the sanitized one.
+cat >"$dir/wrap/faketime" <<WRAP
+#!/bin/bash
+args=()
+for a in "\$@"; do
+	if [ -x "$top/bin/\$a" ] && [ "\${#args[@]}" -gt 0 ] &&
+	    [[ \$a == mq* ]]; then
+		a=$top/bin/\$a
+	fi
+	args+=("\$a")
+done
+exec $(command -v faketime) "\${args[@]}"
+WRAP
+chmod +x "$dir/wrap/faketime"
 PATH=$dir/wrap:$PATH
 export MQ_BIN ASAN_OPTIONS UBSAN_OPTIONS PATH
 rc=0

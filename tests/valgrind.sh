@@ -4,11 +4,12 @@
 # message to "cat >/dev/null") and the mode without a command (paths to a
 # pipe, acknowledged by mqack).  Passes when every message is done, valgrind
 # found no error and no leak, and mqwatch left no descriptor of its own open
-# at exit.  Prints the figures.  Tools from $MQ_BIN, else bin/.
+# at exit.  Prints the figures.  Tools from bin/.
 set -u
 n=${1:-${MQ_VALGRIND_N:-100000}}
 top=$(cd "$(dirname "$0")/.." && pwd)
-PATH=${MQ_BIN:-$top/bin}:$PATH
+# memcheck cannot run sanitized tools: always the plain build of bin/.
+PATH=$top/bin:$PATH
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1

@@ -335,7 +335,7 @@ mq_scan_sort_head(struct mq_scan *s, size_t m)
 	const char *pv;
 
 	if (m >= s->n) {
-		qsort_r(s->e, s->n, sizeof(*s->e), cmp, s->buf);
+		mq_scan_sort(s);
 		return;
 	}
 	/* Quickselect with a random pivot: e[0..m) <= e[m..n). */

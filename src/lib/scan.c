@@ -114,7 +114,9 @@ cmp(const void *a, const void *b, void *buf)
 void
 mq_scan_sort(struct mq_scan *s)
 {
-	qsort_r(s->e, s->n, sizeof(*s->e), cmp, s->buf);
+	/* An empty scan has no array at all: qsort_r(NULL, 0) is undefined. */
+	if (s->n > 1)
+		qsort_r(s->e, s->n, sizeof(*s->e), cmp, s->buf);
 }
 
 void

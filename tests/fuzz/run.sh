@@ -11,14 +11,15 @@ secs=${1:-600}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$top/build-fuzz
 if [ $# -eq 0 ]; then
-	set -- $(cd "$dir" && ls fuzz_* | grep -v '\.log$' | sed 's/^fuzz_//')
+	set -- $(cd "$top/tests/fuzz" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')
 fi
 rc=0
 for name in "$@"; do
 	t=$dir/fuzz_$name
 	[ -x "$t" ] || { echo "fuzz_$name: not built (make fuzz-build)"; rc=1; continue; }
 	mkdir -p "$dir/corpus/$name"
-	log=$dir/fuzz_$name.log
+	# Its own log: two runs at once (make fuzz, make check) must not mix.
+	log=$dir/fuzz_$name.$$.log
 	scratch=$(mktemp -d)
 	if TMPDIR=$scratch nice "$t" -max_total_time="$secs" \
 	    -print_final_stats=1 -artifact_prefix="$dir/crash-$name-" \
@@ -33,8 +34,9 @@ for name in "$@"; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
 	corpus=$(ls "$dir/corpus/$name" | wc -l)
-	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
+	cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -n 1)
 	echo "fuzz_$name: $status: ${secs}s, $runs runs, $speed/s, corpus $corpus, $cov"
-	[ "$status" = ok ] || grep -v '^    #[0-9]* 0x' "$log" | tail -n 40
+	[ "$status" = ok ] || grep -av '^    #[0-9]* 0x' "$log" | tail -n 40
+	mv "$log" "$dir/fuzz_$name.log"
 done
 exit $rc
