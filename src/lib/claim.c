@@ -408,10 +408,15 @@ claim_scanned(struct claimer *k, struct mq_scan *s, unsigned char *tried,
 	return 0;
 }
 
-/* Leave the next names of new/, in order, for the next claimers. */
+/*
+ * Leave the next names of new/, in order, for the next claimers: all from
+ * the skip-th on, the first skip being ours to try.  Written before our
+ * claims, so that claimers waiting for this scan (index.c) go on at once
+ * instead of after them; where we lose a race and go further, we race
+ * them for names, as scanners do.
+ */
 static void
-leave_index(struct claimer *k, struct mq_scan *s, const unsigned char *tried,
-    size_t sorted)
+index_ahead(struct claimer *k, struct mq_scan *s, size_t skip, size_t sorted)
 {
 	const char **idx;
 	size_t i, n;
@@ -420,24 +425,29 @@ leave_index(struct claimer *k, struct mq_scan *s, const unsigned char *tried,
 		return;
 	if (sorted > s->n)
 		sorted = s->n;
-	for (i = n = 0; i < sorted && n < MQ_INDEX_MAX; i++)
-		if (s->e[i].dir == MQ_NEW && !tried[i])
+	for (i = n = 0; i < sorted && n < MQ_INDEX_MAX; i++) {
+		if (s->e[i].dir != MQ_NEW)
+			continue;
+		if (skip > 0)
+			skip--;
+		else
 			idx[n++] = mq_scan_name(s, i);
+	}
 	mq_index_write(k->q, idx, n, k->now);
 	free(idx);
 }
 
 /*
- * The index is spent, old or absent: scan new/ and cur/, claim, and
- * (a long backlog) index for the next claimers; a short backlog drops any
- * index, a scan is cheap.
+ * The index is spent, old or absent: scan new/ and cur/, (a long backlog)
+ * index for the next claimers, let them go (closing ix drops its scan
+ * lock), and claim; a short backlog drops any index, a scan is cheap.
  */
 static int
-claim_scan(struct claimer *k, int ixstate)
+claim_scan(struct claimer *k, int ixstate, struct mq_index *ix)
 {
 	struct mq_scan s;
 	unsigned char *tried = NULL;
-	size_t nnew, sorted;
+	size_t nnew, sorted, need = k->max - k->got;
 	int rc = -1;
 
 	memset(&s, 0, sizeof(s));
@@ -450,11 +460,12 @@ claim_scan(struct claimer *k, int ixstate)
 	mq_scan_sort_head(&s, sorted);
 	if (s.n && (tried = calloc(s.n, 1)) == NULL)
 		goto out;
-	if ((rc = claim_scanned(k, &s, tried, &sorted)) == 0 &&
-	    nnew >= MQ_INDEX_MIN + k->got)
-		leave_index(k, &s, tried, sorted);
-	else if (rc == 0 && ixstate >= 0)
+	if (nnew >= MQ_INDEX_MIN + need)
+		index_ahead(k, &s, need, sorted);
+	else if (ixstate >= 0)
 		mq_index_drop(k->q);
+	mq_index_close(ix);
+	rc = claim_scanned(k, &s, tried, &sorted);
 out:
 	free(tried);
 	mq_scan_free(&s);
@@ -482,7 +493,7 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 		rc = claim_indexed(q, &ix, max, k.now, timeout_ms, owner, out,
 		    &k.got, &k.due);
 	if (k.got < max && rc == 0 && ixstate >= 0 &&
-	    !mq_index_scan_lock(&ix)) {
+	    !mq_index_scan_lock(q, &ix)) {
 		/* Another claimer just scanned: take from its index. */
 		mq_index_close(&ix);
 		if ((ixstate = mq_index_open(q, &ix, k.now)) == 1)
@@ -490,7 +501,7 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 			    owner, out, &k.got, &k.due);
 	}
 	if (k.got < max && rc == 0)
-		rc = claim_scan(&k, ixstate);
+		rc = claim_scan(&k, ixstate, &ix);
 	mq_index_close(&ix);
 	*nout = k.got;
 	if (next_ms)

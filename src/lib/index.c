@@ -138,10 +138,20 @@ wait_lock(int fd, short type, off_t byte, long long wait_ms)
  * and has finished: its index is the one to open now.
  */
 int
-mq_index_scan_lock(struct mq_index *ix)
+mq_index_scan_lock(struct mq_queue *q, struct mq_index *ix)
 {
-	if (ix->fd < 0 || lock(ix->fd, F_WRLCK, 1) == 0)
+	struct stat mine, now;
+
+	if (ix->fd < 0)
 		return 1;
+	if (lock(ix->fd, F_WRLCK, 1) == 0) {
+		/* A scanner that finished just before us left a new index. */
+		if (fstat(ix->fd, &mine) == 0 && fstatat(q->fd, INDEX, &now,
+		    AT_SYMLINK_NOFOLLOW) == 0 && (mine.st_ino != now.st_ino ||
+		    mine.st_dev != now.st_dev))
+			return 0;
+		return 1;
+	}
 	if (errno != EAGAIN && errno != EACCES)
 		return 1;
 	/* Wait for the scanner; it writes the next index or drops it. */
