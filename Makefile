@@ -109,7 +109,8 @@ $(ASAN_DIR)/bin/mqreap: $(REAPOBJ:%=$(ASAN_DIR)/%)
 
 asan: $(ASAN_BINS)
 
-check-asan: deps
+# all: tests/asan.sh runs the plain build of bin/ under faketime.
+check-asan: deps all
 	sh tests/deps.sh clang libclang-rt-14-dev
 	$(MAKE) asan
 	sh tests/asan.sh $(ASAN_DIR)
