@@ -369,24 +369,23 @@ sec_c() {
 # by perf's syscall tracepoints where perf can read them.
 sec_m() {
 	fs=$1 d=$W/$1 claims=$((MBACK / 5))
+	# $1 loops of $2 rounds of "mqget -n 1000 $3 | mqack", at once
+	drain='k=0; while [ $k -lt "$1" ]; do
+		i=0; while [ $i -lt "$2" ]; do
+			mqget -n 1000 "$3" | mqack; i=$((i + 1)); done &
+		k=$((k + 1)); done; wait'
 	for loops in 1 4; do
 		tq= lost=
 		for run in 0 $(seq 3); do
 			mkq "$d/q" no
 			head -c "$MBACK" /dev/zero | mqput -0 -S -q "$d/q"
+			set -- "$loops" "$((claims / 1000 / loops))" "$d/q"
 			t0=$(now)
 			if perf stat -x, -o "$W/perf" -e syscalls:sys_enter_renameat2 -- \
-			    sh -c 'k=0; while [ $k -lt "$1" ]; do
-				i=0; while [ $i -lt "$2" ]; do
-					mqget -n 1000 "$3" | mqack; i=$((i + 1)); done &
-				k=$((k + 1)); done; wait' - "$loops" "$((claims / 1000 / loops))" \
-			    "$d/q" 2>/dev/null; then
+			    sh -c "$drain" - "$@" 2>/dev/null; then
 				r=$(awk -F, '/renameat2/ { print $1 }' "$W/perf")
 			else
-				sh -c 'k=0; while [ $k -lt "$1" ]; do
-				i=0; while [ $i -lt "$2" ]; do
-					mqget -n 1000 "$3" | mqack; i=$((i + 1)); done &
-				k=$((k + 1)); done; wait' - "$loops" "$((claims / 1000 / loops))" "$d/q"
+				sh -c "$drain" - "$@"
 				r=
 			fi
 			t1=$(now)
@@ -400,8 +399,8 @@ sec_m() {
 	# what one loop uses of the machine: CPU seconds over wall seconds
 	mkq "$d/q" no
 	head -c "$MBACK" /dev/zero | mqput -0 -S -q "$d/q"
-	/usr/bin/time -f "%e %U %S" -o "$W/time" sh -c 'i=0; while [ $i -lt "$1" ]; do
-		mqget -n 1000 "$2" | mqack; i=$((i + 1)); done' - "$((claims / 1000))" "$d/q"
+	/usr/bin/time -f "%e %U %S" -o "$W/time" \
+	    sh -c "$drain" - 1 "$((claims / 1000))" "$d/q"
 	echo "m.cpu $fs mq 1 $(awk '{ printf "%.3f", ($2 + $3) / $1 }' "$W/time")" >>"$R"
 	rm -rf "$d/q"
 }

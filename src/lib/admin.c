@@ -63,17 +63,6 @@ bad:
 	return -1;
 }
 
-static int
-fail(struct mq_queue *q, enum mq_dir dir, const char *name)
-{
-	int e = errno;
-
-	snprintf(q->errobj, sizeof(q->errobj), "%s/%s", mq_dirnames[dir],
-	    name);
-	errno = e;
-	return -1;
-}
-
 /*
  * dir/name of q to a->to's new/ under tn's name (newname gets it).  It is
  * to be visible at once: a future mtime (a delay, a claim's or a dead
@@ -90,10 +79,10 @@ move(struct mq_queue *q, enum mq_dir dir, const char *name,
 	if (fstatat(q->dfd[dir], name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    (mq_mtime_ms(&st) > now && mq_settime(q->dfd[dir], name, now) < 0 &&
 	    errno != EPERM))
-		return fail(q, dir, name);
+		return mq_entry_error(q, dir, name, errno);
 	if (mq_rename_named(q->dfd[dir], name, a->to->dfd[MQ_NEW], tn, newname,
 	    len) < 0)
-		return fail(q, dir, name);
+		return mq_entry_error(q, dir, name, errno);
 	q->dirty |= 1u << dir;
 	a->to->dirty |= 1u << MQ_NEW;
 	return 0;
@@ -111,7 +100,7 @@ one(struct mq_queue *q, struct mq_admin *a, enum mq_dir dir,
 
 	if (fstatat(q->dfd[dir], name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT) {
-			fail(q, dir, name);
+			mq_entry_error(q, dir, name, errno);
 			a->error(a, q);
 		}
 		return;

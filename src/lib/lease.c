@@ -18,8 +18,9 @@
 
 #include "mq-internal.h"
 
-static int
-fail(struct mq_queue *q, enum mq_dir dir, const char *name, int err)
+/* An error on dir/name of q: the object named for the tool, errno err. */
+int
+mq_entry_error(struct mq_queue *q, enum mq_dir dir, const char *name, int err)
 {
 	snprintf(q->errobj, sizeof(q->errobj), "%s/%s", mq_dirnames[dir],
 	    name);
@@ -34,13 +35,14 @@ mq_check(struct mq_queue *q, const char *name, struct mq_name *n)
 	struct stat st;
 
 	if (mq_name_parse(name, n) < 0 || n->token[0] == '\0')
-		return fail(q, MQ_CUR, name, EINVAL);
+		return mq_entry_error(q, MQ_CUR, name, EINVAL);
 	if (fstatat(q->dfd[MQ_CUR], name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(q, MQ_CUR, name, errno == ENOENT ? ESTALE : errno);
+		return mq_entry_error(q, MQ_CUR, name,
+		    errno == ENOENT ? ESTALE : errno);
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
-		return fail(q, MQ_CUR, name, EINVAL);
+		return mq_entry_error(q, MQ_CUR, name, EINVAL);
 	if (mq_mtime_ms(&st) <= mq_now_ms())
-		return fail(q, MQ_CUR, name, ESTALE);
+		return mq_entry_error(q, MQ_CUR, name, ESTALE);
 	return 0;
 }
 
@@ -59,12 +61,12 @@ move(struct mq_queue *q, enum mq_dir dir, const char *name,
 	if (mq_rename_named(q->dfd[dir], name, q->dfd[todir], n, to,
 	    sizeof(to)) < 0) {
 		if (errno != EEXIST || !token[0])
-			return fail(q, dir, name,
+			return mq_entry_error(q, dir, name,
 			    errno == ENOENT && dir == MQ_CUR ? ESTALE : errno);
 		strlcpy(n->token, token, sizeof(n->token));
 		if (mq_rename_named(q->dfd[dir], name, q->dfd[todir], n, to,
 		    sizeof(to)) < 0)
-			return fail(q, dir, name,
+			return mq_entry_error(q, dir, name,
 			    errno == ENOENT && dir == MQ_CUR ? ESTALE : errno);
 	}
 	q->dirty |= 1u << dir | 1u << todir;
@@ -95,20 +97,20 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 	int r;
 
 	if (v->live ? mq_check(q, name, &n) < 0 : mq_name_parse(name, &n) < 0)
-		return v->live ? -1 : fail(q, dir, name, EINVAL);
+		return v->live ? -1 : mq_entry_error(q, dir, name, EINVAL);
 	mq_fate_name(&n, v, now, &to);
 	if (newname && mq_name_format(newname, len, &to) < 0)
-		return fail(q, dir, name, errno);
+		return mq_entry_error(q, dir, name, errno);
 	switch (v->fate) {
 	case MQ_FATE_CLAIM:
-		return fail(q, dir, name, EINVAL);
+		return mq_entry_error(q, dir, name, EINVAL);
 	case MQ_FATE_DONE:
 		if (q->cfg.keep_done)
 			break;
 		/* FALLTHROUGH */
 	case MQ_FATE_DELETE:
 		if (unlinkat(q->dfd[dir], name, 0) < 0)
-			return fail(q, dir, name, errno == ENOENT &&
+			return mq_entry_error(q, dir, name, errno == ENOENT &&
 			    dir == MQ_CUR ? ESTALE : errno);
 		q->dirty |= 1u << dir;
 		return 0;
@@ -123,7 +125,7 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 		    errno == EPERM)
 			r = 0;
 		if (r < 0)
-			return fail(q, dir, name, errno == ENOENT &&
+			return mq_entry_error(q, dir, name, errno == ENOENT &&
 			    dir == MQ_CUR ? ESTALE : errno);
 		break;
 	}
@@ -181,7 +183,8 @@ mq_extend(struct mq_queue *q, const char *name, long long timeout_ms)
 	if (mq_check(q, name, &n) < 0)
 		return -1;
 	if (mq_settime(q->dfd[MQ_CUR], name, mq_now_ms() + timeout_ms) < 0)
-		return fail(q, MQ_CUR, name, errno == ENOENT ? ESTALE : errno);
+		return mq_entry_error(q, MQ_CUR, name,
+		    errno == ENOENT ? ESTALE : errno);
 	q->dirty |= 1u << MQ_CUR;
 	return 0;
 }

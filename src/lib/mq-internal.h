@@ -71,6 +71,7 @@ struct mq_index {
 int mq_index_open(struct mq_queue *, struct mq_index *, long long now);
 const char *mq_index_next(struct mq_index *);
 int mq_index_scan_lock(struct mq_queue *, struct mq_index *);
+int mq_entry_error(struct mq_queue *, enum mq_dir, const char *, int);
 void mq_walk_hint(struct mq_walk *, const char *name);
 void mq_index_close(struct mq_index *);
 void mq_index_drop(struct mq_queue *);

@@ -52,23 +52,13 @@ mq_state_of(enum mq_dir dir, const struct stat *st, long long now)
 	return MQ_ST_TMP;
 }
 
-static int
-fail(struct mq_queue *q, enum mq_dir dir, const char *name)
-{
-	int e = errno;
-
-	snprintf(q->errobj, sizeof(q->errobj), "%s/%s", mq_dirnames[dir],
-	    name);
-	errno = e;
-	return -1;
-}
-
 /* stat an entry: 1 a message, 0 gone or not a regular file, -1 error. */
 static int
 entry(struct mq_queue *q, enum mq_dir dir, const char *name, struct stat *st)
 {
 	if (fstatat(q->dfd[dir], name, st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : fail(q, dir, name);
+		return errno == ENOENT ? 0 :
+		    mq_entry_error(q, dir, name, errno);
 	return S_ISREG(st->st_mode);
 }
 
@@ -151,7 +141,7 @@ one(struct mq_queue *q, enum mq_dir dir, const char *name, long long now,
 		if (mq_name_parse(name, &n) < 0)
 			n.reason[0] = '\0';
 		if (count_reason(s, n.reason) < 0)
-			return fail(q, dir, name);
+			return mq_entry_error(q, dir, name, errno);
 		break;
 	default:
 		break;
