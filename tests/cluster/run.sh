@@ -21,7 +21,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/gluster.sh"
 gl=$1 out=$2 n=$3 mode=${4:-steady}
 tmo=${CLUSTER_TIMEOUT:-30s} idle=${CLUSTER_IDLE:-5s}
-[ "$mode" = crash ] && tmo=${CLUSTER_TIMEOUT:-5s} idle=${CLUSTER_IDLE:-12s}
+# A claim timeout a loaded machine can miss (an ack after it is an
+# error line): 10 s, and hosts idle twice that before they stop.
+[ "$mode" = crash ] && tmo=${CLUSTER_TIMEOUT:-10s} idle=${CLUSTER_IDLE:-20s}
 qn=q$$x$RANDOM
 qa=$gl/m1/$qn qb=$gl/m2/$qn
 mkdir -p "$out"
