@@ -9,8 +9,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 rm -rf "$dir/log"
 mkdir -p "$dir/log"
 MQ_BIN=$dir/bin
-ASAN_OPTIONS=log_path=$dir/log/asan:detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
-UBSAN_OPTIONS=log_path=$dir/log/ubsan:print_stacktrace=1:halt_on_error=1
+ASAN_OPTIONS=log_path=$dir/log/asan:log_exe_name=1:color=never:detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
+UBSAN_OPTIONS=log_path=$dir/log/ubsan:log_exe_name=1:color=never:print_stacktrace=1:halt_on_error=1
 # LeakSanitizer cannot work under ptrace: a tool run under strace (the
 # crash and errno tests) is checked for everything but leaks.
 mkdir -p "$dir/wrap"
