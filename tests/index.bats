@@ -140,3 +140,66 @@ open("lockfifo").read()
 	run -0 seq 2 4
 	[ "$(cat got)" = "$output" ]
 }
+
+# The note of cur/ (src/lib/sweep.c): a claim that looked at every entry
+# of cur/ leaves QUEUE/.cur, and for a second the next claims skip cur/
+# while nothing there can be due and none of its owners died.
+
+@test "a look at all of cur/ leaves a note: the next claim stats no claim held" {
+	mkq q
+	fill q 50
+	run -0 mqget -n 50 q
+	[ -f q/.cur ]
+	run -1 strace -o trace -e trace=newfstatat mqget q
+	# none of the 50 claims in cur/ was looked at
+	[ "$(count q/cur)" = 50 ]
+	run -1 grep -c ',d1,c' trace
+}
+
+@test "the note hides no claim whose deadline passes" {
+	mkq q
+	echo m | mqput -q q
+	run -0 mqget -t 1s q
+	[ -f q/.cur ]
+	run -0 mqget -w 10s -b q
+	[ "$output" = m ]
+}
+
+@test "the note names the owners it saw: one that dies gives its claims back" {
+	mkq q
+	echo m | mqput -q q
+	sleep 1000 >/dev/null 2>&1 3>&- &
+	pid=$!
+	run -0 mqget -p "$pid" -t 1h q
+	grep -q -- "-$pid\$" q/.cur
+	kill "$pid"
+	wait "$pid" || true
+	# without the owner's death this would wait an hour
+	run -0 mqget -w 10s -b q
+	[ "$output" = m ]
+}
+
+@test "a note is trusted for a second at most, and not from the future" {
+	mkq q
+	echo m | mqput -q q
+	run -0 mqget -t 1s q
+	# a note claiming nothing is due for ever, written now
+	printf 'mqcur1 %013d 9999999999999\n' "$(date +%s%3N)" >q/.cur
+	run -0 mqget -w 10s -b q
+	[ "$output" = m ]
+	echo n | mqput -q q
+	run -0 mqget -t 1s q
+	printf 'mqcur1 9999999999999 9999999999999\n' >q/.cur
+	run -0 mqget -w 10s -b q
+	[ "$output" = n ]
+}
+
+@test "a FIFO in cur/ leaves no note: every claim still says so" {
+	mkq q
+	mkfifo q/cur/1000000000.000001.fifo,d1,c1
+	run -1 --separate-stderr mqget q
+	[[ $stderr == *"skipped: a FIFO"* ]]
+	[ ! -e q/.cur ]
+	run -1 --separate-stderr mqget q
+	[[ $stderr == *"skipped: a FIFO"* ]]
+}

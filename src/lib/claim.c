@@ -296,8 +296,9 @@ take(struct mq_queue *q, enum mq_dir dir, const char *name,
 
 /*
  * One candidate: its fate (fate.c) is to be claimed, or expired or buried
- * on the way.  Returns 1 if taken, 0 if not (*lost: another claimer took it
- * first), -1 on an error that ends the claim.
+ * on the way.  Returns 1 if taken, 0 if not, -1 on an error that ends the
+ * claim.  With 0, *lost says why: 1 another claimer took it first, 2 it is
+ * no message to claim (a FIFO, a link, an unsafe name, ...), else 0.
  */
 static int
 consider(struct mq_queue *q, enum mq_dir dir, const char *name,
@@ -310,8 +311,11 @@ consider(struct mq_queue *q, enum mq_dir dir, const char *name,
 	int r;
 
 	*lost = 0;
-	if (claimable(q, dir, name, &st, &n, now, due) <= 0)
+	if ((r = claimable(q, dir, name, &st, &n, now, due)) <= 0) {
+		if (r < 0)
+			*lost = 2;
 		return 0;
+	}
 	mq_fate(&q->cfg, &n, MQ_EV_REACHED, now, &v);
 	if (v.fate != MQ_FATE_CLAIM) {
 		if (mq_settle(q, dir, name, &v, NULL, 0) < 0 &&
@@ -368,7 +372,33 @@ struct claimer {
 	long long now, timeout_ms, due;
 	pid_t owner;
 	struct mq_claim *out;
+	struct mq_sweep sweep;	/* what it saw of cur/ (sweep.c) */
+	size_t curleft;		/* entries of cur/ not yet looked at */
 };
+
+/*
+ * A claim in cur/ that may be due at due (0: unknown), owned by owner: what
+ * the note of cur/ keeps (sweep.c).
+ */
+static void
+seen(struct claimer *k, long long due, const char *owner)
+{
+	if (due > 0 && (k->sweep.next == 0 || due < k->sweep.next))
+		k->sweep.next = due;
+	mq_sweep_owner(&k->sweep, owner);
+}
+
+/* An entry of cur/ that was not for us. */
+static void
+seen_entry(struct claimer *k, const char *name, long long due, int lost)
+{
+	struct mq_name n;
+
+	if (lost == 2 || mq_name_parse(name, &n) < 0)
+		k->sweep.spoilt = 1;
+	else
+		seen(k, due, n.owner);
+}
 
 /*
  * Walk a scan in id order.  Pass 0 goes in order, but after losing a race
@@ -382,6 +412,7 @@ claim_scanned(struct claimer *k, struct mq_scan *s, unsigned char *tried,
     size_t *sorted)
 {
 	size_t i, pass;
+	long long due;
 	int r, lost;
 
 	for (pass = 0; pass < 2 && k->got < k->max; pass++) {
@@ -393,11 +424,18 @@ claim_scanned(struct claimer *k, struct mq_scan *s, unsigned char *tried,
 			if (tried[i])
 				continue;
 			tried[i] = 1;
+			due = 0;
 			r = consider(k->q, s->e[i].dir, mq_scan_name(s, i), k->now,
-			    k->timeout_ms, k->owner, &k->due, &k->out[k->got],
+			    k->timeout_ms, k->owner, &due, &k->out[k->got],
 			    &lost);
 			if (r < 0)
 				return -1;
+			if (due > 0 && (k->due == 0 || due < k->due))
+				k->due = due;
+			if (s->e[i].dir == MQ_CUR)
+				k->curleft--;
+			if (r == 0 && s->e[i].dir == MQ_CUR)
+				seen_entry(k, mq_scan_name(s, i), due, lost);
 			if (r == 1)
 				k->got++;
 			else if (lost && pass == 0 && s->n - i > 2)
@@ -438,24 +476,31 @@ index_ahead(struct claimer *k, struct mq_scan *s, size_t skip, size_t sorted)
 }
 
 /*
- * The index is spent, old or absent: scan new/ and cur/, (a long backlog)
- * index for the next claimers, let them go (closing ix drops its scan
- * lock), and claim; a short backlog drops any index, a scan is cheap.
+ * The index is spent, old or absent: scan new/ and cur/ (unless the note
+ * of cur/ says nothing there can be due: sweep.c), (a long backlog) index
+ * for the next claimers, let them go (closing ix drops its scan lock), and
+ * claim; a short backlog drops any index, a scan is cheap.  A claim that
+ * looked at every entry of cur/ leaves the note.
  */
 static int
 claim_scan(struct claimer *k, int ixstate, struct mq_index *ix)
 {
 	struct mq_scan s;
 	unsigned char *tried = NULL;
-	size_t nnew, sorted, need = k->max - k->got;
-	int rc = -1;
+	size_t nnew, sorted, passed, need = k->max - k->got;
+	int rc = -1, sweep;
 
 	memset(&s, 0, sizeof(s));
 	if (mq_scan(k->q, MQ_NEW, &s) < 0)
 		goto out;
 	nnew = s.n;
-	if (mq_scan(k->q, MQ_CUR, &s) < 0)
+	sweep = !mq_sweep_fresh(k->q, k->now, &k->due);
+	passed = s.passed;
+	if (sweep && mq_scan(k->q, MQ_CUR, &s) < 0)
 		goto out;
+	k->sweep.at = k->now;
+	k->sweep.spoilt = s.passed != passed;
+	k->curleft = s.n - nnew;
 	sorted = k->max + MQ_INDEX_MAX + 256;
 	mq_scan_sort_head(&s, sorted);
 	if (s.n && (tried = calloc(s.n, 1)) == NULL)
@@ -466,6 +511,12 @@ claim_scan(struct claimer *k, int ixstate, struct mq_index *ix)
 		mq_index_drop(k->q);
 	mq_index_close(ix);
 	rc = claim_scanned(k, &s, tried, &sorted);
+	if (rc == 0 && sweep && k->curleft == 0) {
+		/* Ours, made in this call, are in cur/ too. */
+		if (k->got > 0)
+			seen(k, k->now + k->timeout_ms, k->out[0].n.owner);
+		mq_sweep_write(k->q, &k->sweep);
+	}
 out:
 	free(tried);
 	mq_scan_free(&s);

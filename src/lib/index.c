@@ -269,37 +269,52 @@ mq_index_drop(struct mq_queue *q)
 }
 
 /*
- * Write names (in order) as the new index: to a fresh file, then renamed
- * over the old one, so that a reader sees one index or the other, whole.
- * Failures are ignored: without an index, the next claimer scans.
+ * A hidden hint file (.index, .cur) is written to a fresh file, then
+ * renamed over the old one, so that a reader sees one or the other, whole.
+ * mq_hint_create opens the fresh file (-1 if another claimer is writing
+ * one; a leftover of one that died, older than a few seconds, is removed
+ * for next time); mq_hint_commit closes it and renames it over name if ok,
+ * else removes it.  Failures are ignored: without the hint, the next
+ * claimer scans.
  */
+int
+mq_hint_create(struct mq_queue *q, const char *tmp, long long now)
+{
+	struct stat st;
+	int fd;
+
+	/* A group queue's hints must take every member's updates. */
+	fd = openat(q->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, q->fmode & 0070 ? 0660 : 0600);
+	if (fd < 0 && errno == EEXIST && fstatat(q->fd, tmp, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && mq_mtime_ms(&st) < now - 10 * 1000)
+		unlinkat(q->fd, tmp, 0);
+	return fd;
+}
+
+void
+mq_hint_commit(struct mq_queue *q, int fd, int ok, const char *tmp,
+    const char *name)
+{
+	if (close(fd) < 0 || !ok || renameat(q->fd, tmp, q->fd, name) < 0)
+		unlinkat(q->fd, tmp, 0);
+}
+
+/* Write names (in order) as the new index. */
 void
 mq_index_write(struct mq_queue *q, const char *const *names, size_t n,
     long long now)
 {
 	char hdr[HDRLEN + 1], *buf;
 	size_t len = HDRLEN, i, l, cap = 65536;
-	struct stat st;
-	mode_t mode;
 	int fd, ok;
 
-	/* A group queue's index must take every member's cursor. */
-	mode = q->fmode & 0070 ? 0660 : 0600;
-	fd = openat(q->fd, INDEX_NEW, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, mode);
-	if (fd < 0) {
-		/*
-		 * Another claimer is writing one, or one died writing: a
-		 * leftover older than a few seconds is removed for next time.
-		 */
-		if (errno == EEXIST && fstatat(q->fd, INDEX_NEW, &st,
-		    AT_SYMLINK_NOFOLLOW) == 0 &&
-		    mq_mtime_ms(&st) < now - 10 * 1000)
-			unlinkat(q->fd, INDEX_NEW, 0);
+	if ((fd = mq_hint_create(q, INDEX_NEW, now)) < 0)
+		return;
+	if ((buf = malloc(cap)) == NULL) {
+		mq_hint_commit(q, fd, 0, INDEX_NEW, INDEX);
 		return;
 	}
-	if ((buf = malloc(cap)) == NULL)
-		goto fail;
 	snprintf(hdr, sizeof(hdr), "%s%013lld %012d\n", MAGIC, now, HDRLEN);
 	memcpy(buf, hdr, HDRLEN);
 	ok = 1;
@@ -315,13 +330,7 @@ mq_index_write(struct mq_queue *q, const char *const *names, size_t n,
 	}
 	ok = ok && mq_write_all(fd, buf, len) == 0;
 	free(buf);
-	if (close(fd) < 0 || !ok ||
-	    renameat(q->fd, INDEX_NEW, q->fd, INDEX) < 0)
-		unlinkat(q->fd, INDEX_NEW, 0);
-	return;
-fail:
-	close(fd);
-	unlinkat(q->fd, INDEX_NEW, 0);
+	mq_hint_commit(q, fd, ok, INDEX_NEW, INDEX);
 }
 
 static int

@@ -79,5 +79,22 @@ void mq_index_write(struct mq_queue *, const char *const *, size_t,
     long long now);
 void mq_scan_sort_head(struct mq_scan *, size_t m);
 void mq_scan_sort_tail(struct mq_scan *, size_t m);
+int mq_hint_create(struct mq_queue *, const char *tmp, long long now);
+void mq_hint_commit(struct mq_queue *, int fd, int ok, const char *tmp,
+    const char *name);
+
+/* sweep.c: a note of the last look at all of cur/ */
+#define MQ_CUR_NOTE_MS 1000	/* how long claimers trust it */
+#define MQ_SWEEP_OWNERS 16	/* owners it names; more: no note */
+struct mq_sweep {
+	long long at;		/* when the look began */
+	long long next;		/* when the first claim seen may be due */
+	int spoilt;		/* met something else: no note */
+	int nowners;
+	char owners[MQ_SWEEP_OWNERS][32];
+};
+int mq_sweep_fresh(struct mq_queue *, long long now, long long *due);
+int mq_sweep_owner(struct mq_sweep *, const char *owner);
+void mq_sweep_write(struct mq_queue *, const struct mq_sweep *);
 
 #endif

@@ -11,6 +11,8 @@
  *	QUEUE/dead/	dead letters; the reason is in the name
  *	QUEUE/.index	a hint of new/'s head for claimers, never synced;
  *			may be stale or missing (index.c)
+ *	QUEUE/.cur	a note of the last look at all of cur/: when the
+ *			first claim may expire, their owners (sweep.c)
  *	QUEUE/paused	while it exists, nothing is claimed (limit.c)
  *	QUEUE/keys/	coalescing keys: KEY says where its message is
  *			(key.c); made on first use
@@ -177,6 +179,7 @@ struct mq_scan {
 	size_t n, cap;
 	char *buf;	/* the names, one after another */
 	size_t used, bufcap;
+	size_t passed;	/* entries that cannot be messages, reported */
 };
 int mq_scan(struct mq_queue *, enum mq_dir, struct mq_scan *);
 #define mq_scan_name(s, i) ((s)->buf + (s)->e[(i)].off)

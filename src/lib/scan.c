@@ -62,6 +62,7 @@ mq_scan(struct mq_queue *q, enum mq_dir dir, struct mq_scan *s)
 		if (d->d_type != DT_REG && d->d_type != DT_UNKNOWN) {
 			if (q->skipped)
 				q->skipped(q, dir, d->d_name, what(d->d_type));
+			s->passed++;
 			continue;
 		}
 		len = strlen(d->d_name) + 1;
