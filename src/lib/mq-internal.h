@@ -57,7 +57,7 @@ int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
 
 /* index.c: a hint of new/'s order, so that a claim need not scan it all */
 #define MQ_INDEX_MIN 64	/* a shorter backlog is scanned each time */
-#define MQ_INDEX_MAX 10000	/* names an index holds */
+#define MQ_INDEX_MAX 100000	/* names an index holds */
 #define MQ_INDEX_MAX_AGE_MS 2000 /* then a full scan, for what it missed */
 struct mq_index {
 	int fd, rdonly;
