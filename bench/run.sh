@@ -443,7 +443,7 @@ sec_d() {
 			head -c "$few" /dev/zero | mqput -0 -S -q "$d/q"
 			t0=$(now)
 			i=0
-			while [ $i -lt "$few" ]; do "$LIMIT" oneshot "$d/q"; i=$((i + 1)); done
+			while [ $i -lt "$few" ]; do "$LIMIT" oneshot "$d/q" >/dev/null; i=$((i + 1)); done
 			t1=$(now)
 			[ "$run" = 0 ] && continue
 			tl="$tl $((t1 - t0))"
