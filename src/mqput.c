@@ -182,8 +182,14 @@ commit(struct mq_queue *q, struct mq_put *p)
 		if (printf("%s\n", mq_put_id(p, i)) < 0)
 			break;
 	/* A reader of the ids (tail -f | mqput -l | ...) gets them now. */
-	if (mq_tool_flush() < 0 && rc == 0)
-		rc = MQ_EXIT_TEMP;
+	if (mq_tool_flush() < 0) {
+		if (moved > 0)
+			warnx("%s: %zu message%s enqueued all the same: check "
+			    "before putting again", q->path, moved,
+			    moved == 1 ? "" : "s");
+		if (rc == 0)
+			rc = MQ_EXIT_TEMP;
+	}
 	return rc;
 }
 

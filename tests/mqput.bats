@@ -323,13 +323,20 @@ ids_in() {
 	[ "$(count small/q/new)" = "${#lines[@]}" ]
 }
 
-@test "a closed stdout is an error" {
+@test "a closed stdout is an error, said once, and what was enqueued is said" {
 	mkq q
 	run -111 bash -c 'mqput q <<<x >&-'
-	[[ $output == *"mqput: stdout: Bad file descriptor"* ]]
+	[ "${lines[0]}" = "mqput: stdout: Bad file descriptor" ]
+	[ "${lines[1]}" = "mqput: q: 1 message enqueued all the same: check before putting again" ]
+	[ "${#lines[@]}" = 2 ]
+	[ "$(count q/new)" = 1 ]
 	# Many ids: still a stdout failure, so temporary, never 100.
 	run -111 bash -c 'seq 1 10000 | mqput -l -S q >&-'
-	[[ $output == *"mqput: stdout: Bad file descriptor"* ]]
+	[ "$(grep -c 'stdout: Bad file descriptor' <<<"$output")" = 1 ]
+	# it stops at the first batch it cannot report, and says how many
+	n=$(sed -n 's/^mqput: q: \([0-9]*\) messages enqueued all the same.*/\1/p' <<<"$output")
+	[ "$n" -gt 0 ]
+	[ "$(count q/new)" = $((n + 1)) ]
 }
 
 @test "mqput into a full pipe reader that went away is an error" {

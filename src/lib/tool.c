@@ -68,12 +68,15 @@ mq_tool_skipped(struct mq_queue *q, enum mq_dir dir, const char *name,
 	warnx("%s/%s/%s: skipped: %s", q->path, mq_dirnames[dir], name, why);
 }
 
-/* stdout errors (EPIPE, a full disk) are errors too. */
+/* stdout errors (EPIPE, a full disk) are errors too; said once. */
 int
 mq_tool_flush(void)
 {
+	static int said;
+
 	if (fflush(stdout) == EOF || ferror(stdout)) {
-		warn("stdout");
+		if (!said++)
+			warn("stdout");
 		return -1;
 	}
 	return 0;
