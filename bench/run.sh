@@ -110,7 +110,10 @@ sec_a() {
 		i=0
 		while [ $i -lt "$ONE" ]; do mqget "$d/q" >>"$W/claims"; i=$((i + 1)); done
 		t3=$(now)
-		while read -r p; do mqack "$p"; done <"$W/claims"
+		# Not "while read": dash reads a line a byte at a time, ~31 µs
+		# more for mq's 110-byte paths than for the limit's names.
+		set -f; set -- $(cat "$W/claims"); set +f
+		for p do mqack "$p"; done
 		t4=$(now)
 		rm -f "$W/claims"
 		[ "$run" = 0 ] && continue
@@ -138,7 +141,8 @@ sec_a() {
 		i=0
 		while [ $i -lt "$SHN" ]; do $DIRQ get "$d/dq" >>"$W/claims"; i=$((i + 1)); done
 		t2=$(now)
-		while read -r p; do $DIRQ ack "$d/dq" "$p"; done <"$W/claims"
+		set -f; set -- $(cat "$W/claims"); set +f
+		for p do $DIRQ ack "$d/dq" "$p"; done
 		t3=$(now)
 		rm -f "$W/claims"
 		[ "$run" = 0 ] && continue
@@ -165,7 +169,8 @@ lim_fresh() {
 		i=0
 		while [ $i -lt "$ONE" ]; do "$LIMIT" oneshot "$W/$fs/l" sync >>"$W/lclaims"; i=$((i + 1)); done
 		t2=$(now)
-		while read -r p; do "$LIMIT" oneack "$W/$fs/l" "$p"; done <"$W/lclaims"
+		set -f; set -- $(cat "$W/lclaims"); set +f
+		for p do "$LIMIT" oneack "$W/$fs/l" "$p"; done
 		t3=$(now)
 		rm -f "$W/lclaims"
 		[ "$run" = 0 ] && continue
