@@ -52,8 +52,9 @@ mq_owner_pid(const char *owner)
 	return (pid_t)pid;
 }
 
-static int
-owner_dead(const char *owner)
+/* Is the owner of a claim a process of this host that is gone? */
+int
+mq_owner_dead(const char *owner)
 {
 	pid_t pid = mq_owner_pid(owner);
 
@@ -74,14 +75,14 @@ mq_claim_expired(const struct stat *st, const struct mq_name *n,
 
 	mt = mq_mtime_ms(st);
 	ct = mq_ctime_ms(st) + MQ_SETTLE_MS;
-	if (mt <= now || owner_dead(n->owner))
+	if (mt <= now || mq_owner_dead(n->owner))
 		at = ct;
 	else
 		at = mt > ct ? mt : ct;
 	if (at <= now)
 		return 1;
-	if (due && (*due == 0 || at < *due))
-		*due = at;
+	if (due)
+		mq_soonest(due, at);
 	return 0;
 }
 
@@ -165,8 +166,7 @@ claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
 	at = mq_mtime_ms(st);
 	if (at <= now)
 		return 1;
-	if (*due == 0 || at < *due)
-		*due = at;
+	mq_soonest(due, at);
 	return 0;
 }
 
@@ -383,8 +383,7 @@ struct claimer {
 static void
 seen(struct claimer *k, long long due, const char *owner)
 {
-	if (due > 0 && (k->sweep.next == 0 || due < k->sweep.next))
-		k->sweep.next = due;
+	mq_soonest(&k->sweep.next, due);
 	mq_sweep_owner(&k->sweep, owner);
 }
 
@@ -430,12 +429,13 @@ claim_scanned(struct claimer *k, struct mq_scan *s, unsigned char *tried,
 			    &lost);
 			if (r < 0)
 				return -1;
-			if (due > 0 && (k->due == 0 || due < k->due))
-				k->due = due;
-			if (s->e[i].dir == MQ_CUR)
+			mq_soonest(&k->due, due);
+			if (s->e[i].dir == MQ_CUR) {
 				k->curleft--;
-			if (r == 0 && s->e[i].dir == MQ_CUR)
-				seen_entry(k, mq_scan_name(s, i), due, lost);
+				if (r == 0)
+					seen_entry(k, mq_scan_name(s, i), due,
+					    lost);
+			}
 			if (r == 1)
 				k->got++;
 			else if (lost && pass == 0 && s->n - i > 2)

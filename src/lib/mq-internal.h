@@ -45,8 +45,17 @@ void mq_key_drop(struct mq_queue *, const char *key, int lockfd);
 void mq_key_claimed(struct mq_queue *, const char *key, enum mq_dir,
     const char *from, const char *to);
 
+/* Lower *due (0: none yet) to at, if at is a time (> 0) and sooner. */
+static inline void
+mq_soonest(long long *due, long long at)
+{
+	if (at > 0 && (*due == 0 || at < *due))
+		*due = at;
+}
+
 /* claim.c */
 pid_t mq_owner_pid(const char *owner);
+int mq_owner_dead(const char *owner);
 int mq_claim_expired(const struct stat *, const struct mq_name *,
     long long now, long long *due);
 void mq_linked(struct mq_queue *, enum mq_dir, const char *name,
@@ -94,7 +103,7 @@ struct mq_sweep {
 	char owners[MQ_SWEEP_OWNERS][32];
 };
 int mq_sweep_fresh(struct mq_queue *, long long now, long long *due);
-int mq_sweep_owner(struct mq_sweep *, const char *owner);
+void mq_sweep_owner(struct mq_sweep *, const char *owner);
 void mq_sweep_write(struct mq_queue *, const struct mq_sweep *);
 
 #endif

@@ -25,9 +25,7 @@
  */
 #include <sys/stat.h>
 
-#include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +39,7 @@
 #define S_AT 7			/* magic, S, space, T, newline */
 #define T_AT 21
 #define HDRLEN 35
+#define NOTE_MAX (HDRLEN + MQ_SWEEP_OWNERS * 32 + 1) /* lines and a NUL */
 
 /*
  * Does the note let us skip cur/ now?  1 if so, with *due lowered to when
@@ -49,10 +48,9 @@
 int
 mq_sweep_fresh(struct mq_queue *q, long long now, long long *due)
 {
-	char buf[MQ_SWEEP_OWNERS * 48 + 64], *p, *nl;
+	char buf[NOTE_MAX + 1], *p, *nl;
 	long long at, next;
 	const char *e;
-	pid_t pid;
 	ssize_t r;
 	int fd;
 
@@ -79,35 +77,32 @@ mq_sweep_fresh(struct mq_queue *q, long long now, long long *due)
 		if ((nl = strchr(p, '\n')) == NULL)
 			return 0; /* torn */
 		*nl = '\0';
-		pid = mq_owner_pid(p);
-		if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH)
+		if (mq_owner_dead(p))
 			return 0;
 	}
 	if (next > at + MQ_CUR_NOTE_MS)
 		next = at + MQ_CUR_NOTE_MS;
-	if (*due == 0 || next < *due)
-		*due = next;
+	mq_soonest(due, next);
 	return 1;
 }
 
-/* Remember an owner of this host seen in cur/; 0, or -1 when too many. */
-int
+/* Remember an owner of this host seen in cur/; too many spoil the note. */
+void
 mq_sweep_owner(struct mq_sweep *sw, const char *owner)
 {
 	int i;
 
 	if (mq_owner_pid(owner) <= 0)
-		return 0; /* none, or another host's: its deadline decides */
+		return; /* none, or another host's: its deadline decides */
 	for (i = 0; i < sw->nowners; i++)
 		if (strcmp(sw->owners[i], owner) == 0)
-			return 0;
+			return;
 	if (sw->nowners == MQ_SWEEP_OWNERS) {
 		sw->spoilt = 1;
-		return -1;
+		return;
 	}
 	snprintf(sw->owners[sw->nowners++], sizeof(sw->owners[0]), "%s",
 	    owner);
-	return 0;
 }
 
 /*
@@ -117,7 +112,7 @@ mq_sweep_owner(struct mq_sweep *sw, const char *owner)
 void
 mq_sweep_write(struct mq_queue *q, const struct mq_sweep *sw)
 {
-	char buf[MQ_SWEEP_OWNERS * 48 + 64];
+	char buf[NOTE_MAX];
 	size_t len;
 	int fd, i;
 
