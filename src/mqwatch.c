@@ -2,7 +2,7 @@
  * mqwatch: run a command for each message as it arrives.
  *
  *	mqwatch [-0P] [-i idle] [-j jobs] [-k grace] [-n count] [-o log]
- *	    [-t timeout] queue [-- command [arg ...]]
+ *	    [-r rate] [-t timeout] queue [-- command [arg ...]]
  *
  * One single-threaded event loop: poll(2) on a signalfd (SIGCHLD, SIGTERM,
  * SIGINT), the queue's inotify descriptor and, without a command, stdout.
@@ -16,6 +16,12 @@
  * handlers get SIGKILL when mqwatch dies (the parent-death signal): a dead
  * mqwatch's claims can be taken back at once without the message being
  * handled twice at the same time.
+ *
+ * A rate (-r) is one token bucket for the whole pool (rate.c): a claim
+ * takes a token, and while there is none the loop neither claims nor
+ * listens for arrivals; the next token's time is one more deadline.  The
+ * token is spent once the claim is made, so the claims' own times (their
+ * deadlines less the timeout) are a whole interval apart.
  *
  * Without a command, claim paths go to stdout, one at a time: the next
  * message is claimed only once the reader has taken the previous line out
@@ -63,6 +69,7 @@ struct watch {
 	char **cmd;		/* NULL: paths to stdout */
 	size_t njobs;
 	long long timeout, grace, idle, count;
+	struct mq_rate rate;	/* -r; every_us 0: no limit */
 	int logfd, eol, polling;
 	const char *logpath;
 
@@ -90,7 +97,8 @@ static void __dead2
 usage(void)
 {
 	fprintf(stderr, "usage: mqwatch [-0P] [-i idle] [-j jobs] [-k grace] "
-	    "[-n count] [-o log] [-t timeout] queue [-- command [arg ...]]\n");
+	    "[-n count] [-o log] [-r rate] [-t timeout] queue "
+	    "[-- command [arg ...]]\n");
 	exit(MQ_EXIT_USAGE);
 }
 
@@ -350,13 +358,14 @@ claim_jobs(struct watch *W)
 		free = sizeof(c) / sizeof(c[0]);
 	if (W->count > 0 && (long long)free > W->count - W->handed)
 		free = (size_t)(W->count - W->handed);
-	if (free == 0)
+	if ((free = mq_rate_allow(&W->rate, now_us(), free)) == 0)
 		return;
 	if (mq_walk_claim(&W->q, &W->walk, free, W->timeout, getpid(), c, &n,
 	    &W->due) < 0) {
 		spool_error(W);
 		return;
 	}
+	mq_rate_spend(&W->rate, now_us(), n);
 	W->more = n == free;
 	/* The claims are durable before anything acts on them. */
 	if (n > 0 && mq_sync(&W->q) < 0) {
@@ -385,13 +394,15 @@ claim_line(struct watch *W)
 	size_t n;
 	int len;
 
-	if (W->count > 0 && W->handed >= W->count)
+	if ((W->count > 0 && W->handed >= W->count) ||
+	    !mq_rate_allow(&W->rate, now_us(), 1))
 		return;
 	if (mq_walk_claim(&W->q, &W->walk, 1, W->timeout, 0, &W->pend.c, &n,
 	    &W->due) < 0) {
 		spool_error(W);
 		return;
 	}
+	mq_rate_spend(&W->rate, now_us(), n);
 	W->more = n == 1;
 	if (n == 0)
 		return;
@@ -551,6 +562,11 @@ next_deadline(struct watch *W, long long now, int *listen)
 
 	*listen = !W->stopping && (W->count == 0 || W->handed < W->count) &&
 	    (W->cmd != NULL ? W->running < W->njobs : !W->pend.pid);
+	/* No token: nothing to claim before it, whatever arrives. */
+	if (*listen && !mq_rate_allow(&W->rate, now, 1)) {
+		*listen = 0;
+		soonest(&wake, mq_rate_next(&W->rate, now));
+	}
 	for (i = 0; i < W->njobs; i++)
 		if (W->jobs[i].pid > 0)
 			soonest(&wake, W->jobs[i].beat);
@@ -629,7 +645,7 @@ options(struct watch *W, int argc, char *argv[])
 	const char *e;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "+0Pi:j:k:n:o:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "+0Pi:j:k:n:o:r:t:")) != -1) {
 		switch (ch) {
 		case '0':
 			W->eol = '\0';
@@ -659,6 +675,11 @@ options(struct watch *W, int argc, char *argv[])
 			break;
 		case 'o':
 			W->logpath = optarg;
+			break;
+		case 'r':
+			if (mq_rate_parse(optarg, &W->rate) < 0)
+				errx(MQ_EXIT_USAGE, "-r %s: bad rate (1 to %d "
+				    "per s, m or h: 60/s)", optarg, MQ_RATE_MAX);
 			break;
 		case 't':
 			if (mq_parse_duration(optarg, &W->timeout) < 0 ||

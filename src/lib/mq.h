@@ -268,6 +268,17 @@ void mq_reap_unlock(int fd);
 /* limit.c: flow control (mq-spool(5) max_length, min_free, paused) */
 int mq_paused(struct mq_queue *);
 
+/* rate.c: a consumer's rate limit (mqwatch -r); pure, times in us */
+#define MQ_RATE_MAX 1000000	/* per period: 1 us apart per second */
+struct mq_rate {
+	long long every_us;	/* the interval between starts; 0: no limit */
+	long long next_us;	/* the next token's time */
+};
+int mq_rate_parse(const char *, struct mq_rate *);
+size_t mq_rate_allow(struct mq_rate *, long long now, size_t want);
+void mq_rate_spend(struct mq_rate *, long long now, size_t n);
+long long mq_rate_next(struct mq_rate *, long long now);
+
 /* topic.c, publish.c: publish-subscribe (mqpub) */
 #define MQ_ID_MAX 128
 struct mq_topic {
