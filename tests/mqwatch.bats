@@ -295,7 +295,7 @@ hold() {
 @test "bad usage exits 2 with the synopsis; a missing queue exits 100" {
 	mkq q
 	run -2 --separate-stderr mqwatch q true
-	[ "$stderr" = "usage: mqwatch [-0P] [-i idle] [-j jobs] [-k grace] [-n count] [-o log] [-t timeout] queue [-- command [arg ...]]" ]
+	[ "$stderr" = "usage: mqwatch [-0P] [-i idle] [-j jobs] [-k grace] [-n count] [-o log] [-r rate] [-t timeout] queue [-- command [arg ...]]" ]
 	run -2 mqwatch -j 0 q -- true
 	run -2 mqwatch -j 2 q
 	run -2 mqwatch -0 q -- true
