@@ -1,7 +1,8 @@
 /*
  * mqput: enqueue messages.
  *
- *	mqput [-0clgqS] [-d delay] [-e ttl] [-K key] [-s size] queue [file ...]
+ *	mqput [-0clgqS] [-d delay] [-e ttl] [-G group] [-K key] [-s size]
+ *	    queue [file ...]
  *
  * One message from standard input, or one per file; with -l or -0, one per
  * line or NUL-terminated record of the input (or of each file), in one
@@ -13,6 +14,8 @@
  *
  * With -K, one message carries a coalescing key: while a message with that
  * key waits, the put adds nothing and prints the id of the one waiting.
+ * With -G, every message joins an ordered group, in order: a group's
+ * messages are claimed one at a time, in put order.
  *
  * On any failure nothing of the failed message is left in new/ or tmp/;
  * the ids printed are exactly the messages enqueued.
@@ -53,8 +56,8 @@ onsig(int sig)
 static void __dead2
 usage(void)
 {
-	fprintf(stderr, "usage: mqput [-0clgqS] [-d delay] [-e ttl] [-K key] "
-	    "[-s size] queue [file ...]\n");
+	fprintf(stderr, "usage: mqput [-0clgqS] [-d delay] [-e ttl] [-G group] "
+	    "[-K key] [-s size] queue [file ...]\n");
 	exit(MQ_EXIT_USAGE);
 }
 
@@ -306,7 +309,7 @@ interrupted(struct mq_queue *q, struct mq_put *p)
 /* mqput's options, as given. */
 struct opts {
 	long long delay, ttl, size;
-	const char *key;
+	const char *key, *ordered;
 	int create, group, quiet, nosync;
 	int delim;		/* -1: one message per operand or stdin */
 };
@@ -316,7 +319,7 @@ options(struct opts *o, int argc, char *argv[])
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "0cd:e:gK:lqSs:")) != -1) {
+	while ((c = getopt(argc, argv, "0cd:e:G:gK:lqSs:")) != -1) {
 		switch (c) {
 		case '0':
 			o->delim = '\0' + 256;
@@ -346,12 +349,13 @@ options(struct opts *o, int argc, char *argv[])
 				errx(MQ_EXIT_USAGE, "-e %s: bad duration",
 				    optarg);
 			break;
+		case 'G':
 		case 'K':
 			if (!mq_key_valid(optarg))
-				errx(MQ_EXIT_USAGE, "-K %s: bad key "
+				errx(MQ_EXIT_USAGE, "-%c %s: bad key "
 				    "([A-Za-z0-9._-], at most %d, not starting "
-				    "with . or -)", optarg, MQ_FIELD_MAX);
-			o->key = optarg;
+				    "with . or -)", c, optarg, MQ_FIELD_MAX);
+			*(c == 'G' ? &o->ordered : &o->key) = optarg;
 			break;
 		case 's':
 			if (mq_parse_size(optarg, &o->size) < 0)
@@ -399,6 +403,8 @@ main(int argc, char *argv[])
 		err(MQ_EXIT_TEMP, "malloc");
 	if (o.key && mq_put_key(p, o.key) < 0)
 		err(MQ_EXIT_USAGE, "-K %s", o.key);
+	if (o.ordered && mq_put_group(p, o.ordered) < 0)
+		err(MQ_EXIT_USAGE, "-G %s", o.ordered);
 	if (o.quiet && freopen("/dev/null", "w", stdout) == NULL)
 		err(MQ_EXIT_TEMP, "/dev/null");
 

@@ -61,9 +61,10 @@ act(struct mq_reaper *r, const char *verb, enum mq_dir from, const char *name,
 	if (!vflag && !nflag)
 		return;
 	printf("%s %s/%s/%s", verb, rp->q.path, from == MQ_KEYS ? "keys" :
-	    mq_dirnames[from], name);
+	    from == MQ_GROUPS ? "groups" : mq_dirnames[from], name);
 	if (newname)
-		printf(" -> %s/%s/%s", rp->q.path, mq_dirnames[to], newname);
+		printf(" -> %s/%s/%s", rp->q.path, to == MQ_GROUPS ? "groups" :
+		    mq_dirnames[to], newname);
 	printf(" (%s)\n", why);
 }
 
@@ -100,13 +101,15 @@ summary(struct reap *rp)
 		return;
 	}
 	if (fflag && !(c->back | c->dead | c->expired | c->purged | c->tmp |
-	    c->keys))
+	    c->keys | c->groups))
 		return;
 	printf("%s: %llu returned, %llu dead-lettered, %llu expired, "
 	    "%llu purged, %llu removed from tmp", rp->q.path, c->back,
 	    c->dead, c->expired, c->purged, c->tmp);
 	if (c->keys > 0)
 		printf(", %llu stale keys removed", c->keys);
+	if (c->groups > 0)
+		printf(", %llu groups repaired", c->groups);
 	printf("\n");
 }
 

@@ -8,7 +8,7 @@ function __mqput_want_queue
     for a in $args
         if test $skip = 1
             set skip 0
-        else if string match -qr -- '^-[0-9A-Za-z]*[deKs]$' $a
+        else if string match -qr -- '^-[0-9A-Za-z]*[deGKs]$' $a
             set skip 1
         else if not string match -q -- '-*' $a
             return 1
@@ -21,6 +21,7 @@ complete -c mqput -s 0 -d 'One message per NUL-terminated record'
 complete -c mqput -s c -d 'Create the queue if it does not exist'
 complete -c mqput -s d -x -a '30s 5m 1h 1d 7d' -d 'Visible after a delay'
 complete -c mqput -s e -x -a '30s 5m 1h 1d 7d 0' -d 'Time to live'
+complete -c mqput -s G -x -d 'Ordered group: its messages one at a time, in put order'
 complete -c mqput -s g -d 'With -c, create a queue shared by the group'
 complete -c mqput -s K -x -d 'Coalescing key: nothing added while one with it waits'
 complete -c mqput -s l -d 'One message per line, newline included'

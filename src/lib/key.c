@@ -171,9 +171,12 @@ mq_key_live(struct mq_queue *q, const char *where, long long now)
 		dir = MQ_CUR;
 	else
 		return 0;
-	if (!mq_name_safe(where + 4) ||
-	    fstatat(q->dfd[dir], where + 4, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st.st_mode))
+	if (!mq_name_safe(where + 4))
+		return 0;
+	if (fstatat(q->dfd[dir], where + 4, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		/* Waiting behind its group's head is waiting (group.c). */
+		return dir == MQ_NEW && mq_group_waits(q, where + 4);
+	if (!S_ISREG(st.st_mode))
 		return 0;
 	return dir == MQ_NEW || mq_mtime_ms(&st) > now;
 }

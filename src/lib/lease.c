@@ -113,7 +113,7 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 			return mq_entry_error(q, dir, name, errno == ENOENT &&
 			    dir == MQ_CUR ? ESTALE : errno);
 		q->dirty |= 1u << dir;
-		return 0;
+		goto ended;
 	case MQ_FATE_BURY:
 		break;
 	case MQ_FATE_RETURN:
@@ -129,10 +129,20 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 			    dir == MQ_CUR ? ESTALE : errno);
 		break;
 	}
-	r = move(q, dir, name, todir, &to, n.token[0] ? n.token : "0");
-	if (r == 0 && newname)
+	if (v->reset && to.group[0])
+		/* A kicked message rejoins its group, never jumps it. */
+		r = mq_group_rejoin(q, q->dfd[dir], name, &to);
+	else
+		r = move(q, dir, name, todir, &to, n.token[0] ? n.token : "0");
+	if (r < 0)
+		return r;
+	if (newname)
 		mq_name_format(newname, len, &to);
-	return r;
+ended:
+	/* Its claim ended for good: its group moves on (group.c). */
+	if (v->fate != MQ_FATE_RETURN)
+		mq_group_ended(q, &n);
+	return 0;
 }
 
 int

@@ -45,6 +45,20 @@ void mq_key_drop(struct mq_queue *, const char *key, int lockfd);
 void mq_key_claimed(struct mq_queue *, const char *key, enum mq_dir,
     const char *from, const char *to);
 
+/* group.c: ordered groups */
+struct mq_group;
+struct mq_group *mq_group_begin(struct mq_queue *, const char *key);
+int mq_group_enter(struct mq_group *, int fromfd, const char *from,
+    const char *name, int sync);
+int mq_group_end(struct mq_group *, int sync);
+int mq_group_rejoin(struct mq_queue *, int fromfd, const char *from,
+    struct mq_name *);
+void mq_group_ended(struct mq_queue *, const struct mq_name *);
+int mq_group_flush(struct mq_queue *, int sync);
+void mq_group_free(struct mq_queue *);
+int mq_group_waits(struct mq_queue *, const char *name);
+void mq_group_reap(struct mq_queue *, struct mq_reaper *, long long now);
+
 /* Lower *due (0: none yet) to at, if at is a time (> 0) and sooner. */
 static inline void
 mq_soonest(long long *due, long long at)

@@ -16,6 +16,9 @@
  *	QUEUE/paused	while it exists, nothing is claimed (limit.c)
  *	QUEUE/keys/	coalescing keys: KEY says where its message is
  *			(key.c); made on first use
+ *	QUEUE/groups/	ordered groups: KEY/ holds the messages waiting
+ *			behind the group's head, KEY/.head names the head
+ *			(group.c); made on first use
  *
  * A file name is an id followed by ","-separated fields, each a letter and a
  * value, written in this order and parsed from the right, so that a foreign
@@ -26,6 +29,7 @@
  *	o<tag>-<pid>	claimed on behalf of this process on the host tagged
  *	c<hex>		the claim's token: fresh for every claim
  *	k<key>		its coalescing key (key.c)
+ *	g<key>		its ordered group (group.c)
  *	r<word>		why the message is a dead letter
  *
  * Invariants: every state change is one rename(2) that cannot replace a
@@ -69,6 +73,7 @@
 
 enum mq_dir { MQ_TMP, MQ_NEW, MQ_CUR, MQ_DONE, MQ_DEAD, MQ_NDIRS };
 #define MQ_KEYS MQ_NDIRS	/* keys/, for a reaper's report (key.c) */
+#define MQ_GROUPS (MQ_NDIRS + 1) /* groups/, likewise (group.c) */
 
 struct mq_config {
 	long long timeout_ms;	  /* default visibility timeout */
@@ -98,6 +103,7 @@ struct mq_queue {
 	long long clock_skew;	/* the file system's clock minus ours, ms */
 	int skiperr;		/* errno of an entry a claim had to pass */
 	char errobj[MQ_NAME_MAX + 16]; /* "new/NAME": what last failed */
+	struct mq_ends *ends;	/* heads ended, groups to move on (group.c) */
 	/* Called for each spool entry that is skipped (FIFO, link, ...). */
 	void (*skipped)(struct mq_queue *, enum mq_dir, const char *name,
 	    const char *why);
@@ -110,6 +116,7 @@ struct mq_name {
 	long long deliveries;	/* d */
 	char owner[32];		/* o: "tag-pid" or "" */
 	char key[MQ_FIELD_MAX + 1]; /* k: or "" */
+	char group[MQ_FIELD_MAX + 1]; /* g: or "" */
 	char token[20];		/* c: or "" */
 	char reason[MQ_FIELD_MAX + 1]; /* r: or "" */
 };
@@ -164,6 +171,7 @@ enum mq_refusal { MQ_REFUSED_NOT, MQ_REFUSED_FULL, MQ_REFUSED_RESERVE };
 enum mq_refusal mq_put_refused(const struct mq_put *);
 int mq_put_key(struct mq_put *, const char *key);
 int mq_put_coalesced(const struct mq_put *);
+int mq_put_group(struct mq_put *, const char *key);
 
 /* key.c */
 int mq_key_valid(const char *);
@@ -258,6 +266,7 @@ struct mq_reaper {
 	struct mq_reap_counts {
 		unsigned long long back, dead, expired, purged, tmp, kicked;
 		unsigned long long keys;
+		unsigned long long groups;	/* repaired (group.c) */
 	} c;
 };
 void mq_reap(struct mq_queue *, struct mq_reaper *, long long now);

@@ -23,7 +23,7 @@
 
 #include "mq-internal.h"
 
-static const char fieldorder[] = "tdkocr";
+static const char fieldorder[] = "tdkgocr";
 
 static int
 field_rank(char c)
@@ -63,7 +63,7 @@ field_valid(char c, const char *v)
 		return all_of(v, DIGITS) && v[0] != '0' && strlen(v) <= 18;
 	case 'c':
 		return all_of(v, HEX) && strlen(v) < 20;
-	case 'r': case 'k':
+	case 'r': case 'k': case 'g':
 		return all_of(v, WORD) && strlen(v) <= MQ_FIELD_MAX;
 	case 'o':
 		dash = strchr(v, '-');
@@ -112,6 +112,9 @@ mq_name_parse(const char *s, struct mq_name *n)
 		case 'k':
 			strlcpy(n->key, comma + 2, sizeof(n->key));
 			break;
+		case 'g':
+			strlcpy(n->group, comma + 2, sizeof(n->group));
+			break;
 		case 'r':
 			strlcpy(n->reason, comma + 2, sizeof(n->reason));
 			break;
@@ -127,6 +130,7 @@ mq_name_format(char *dst, size_t len, const struct mq_name *n)
 {
 	char t[24] = "", d[24] = "", o[40] = "", c[24] = "";
 	char r[MQ_FIELD_MAX + 3] = "", k[MQ_FIELD_MAX + 3] = "";
+	char g[MQ_FIELD_MAX + 3] = "";
 	int w;
 
 	if (n->expires > 0)
@@ -135,13 +139,16 @@ mq_name_format(char *dst, size_t len, const struct mq_name *n)
 		snprintf(d, sizeof(d), ",d%lld", n->deliveries);
 	if (n->key[0])
 		snprintf(k, sizeof(k), ",k%s", n->key);
+	if (n->group[0])
+		snprintf(g, sizeof(g), ",g%s", n->group);
 	if (n->owner[0])
 		snprintf(o, sizeof(o), ",o%s", n->owner);
 	if (n->token[0])
 		snprintf(c, sizeof(c), ",c%s", n->token);
 	if (n->reason[0])
 		snprintf(r, sizeof(r), ",r%s", n->reason);
-	w = snprintf(dst, len, "%s%s%s%s%s%s%s", n->id, t, d, k, o, c, r);
+	w = snprintf(dst, len, "%s%s%s%s%s%s%s%s", n->id, t, d, k, g, o, c,
+	    r);
 	if (w < 0 || (size_t)w >= len || w > MQ_NAME_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;

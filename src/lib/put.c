@@ -33,6 +33,8 @@ struct mq_put {
 	enum mq_refusal refused; /* by the last commit (limit.c) */
 	char key[MQ_FIELD_MAX + 1]; /* of the one message; "" none */
 	int coalesced;		/* the last commit added nothing (key.c) */
+	char group[MQ_FIELD_MAX + 1]; /* of every message; "" none */
+	struct mq_group *g;	/* locked while a commit enters it */
 	struct pending *p;
 	size_t n, cap;
 };
@@ -40,6 +42,8 @@ struct mq_put {
 static int flush(struct mq_put *);
 static int publish(struct mq_put *, struct pending *);
 static int commit_keyed(struct mq_put *, size_t *, int *);
+static int enter(struct mq_put *, const char *, const char *);
+static int ungroup(struct mq_put *);
 
 struct mq_put *
 mq_put_begin(struct mq_queue *q, long long delay_ms, long long ttl_ms,
@@ -96,6 +100,7 @@ name_new(struct mq_put *p, struct pending *e)
 	if (p->ttl_ms > 0)
 		n.expires = (mq_now_ms() + p->ttl_ms + 999) / 1000;
 	strlcpy(n.key, p->key, sizeof(n.key));
+	strlcpy(n.group, p->group, sizeof(n.group));
 	strlcpy(e->id, n.id, sizeof(e->id));
 	return mq_name_format(e->name, sizeof(e->name), &n);
 }
@@ -232,6 +237,8 @@ mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 	}
 	if (flush(p) < 0)
 		goto abort;
+	if (p->group[0] && (p->g = mq_group_begin(q, p->group)) == NULL)
+		goto abort;
 	for (i = 0; i < room; i++) {
 		if (publish(p, &p->p[i]) < 0) {
 			rc = -1;
@@ -241,6 +248,10 @@ mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 	}
 	if (*moved > 0 && p->sync && mq_fsync(q->dfd[MQ_NEW]) < 0) {
 		fail(p, "new", "");
+		*unsure = 1;
+		rc = -1;
+	}
+	if (ungroup(p) < 0 && rc == 0) {
 		*unsure = 1;
 		rc = -1;
 	}
@@ -277,6 +288,21 @@ mq_put_key(struct mq_put *p, const char *key)
 		return -1;
 	}
 	strlcpy(p->key, key, sizeof(p->key));
+	return 0;
+}
+
+/*
+ * Every message of this put joins ordered group key (group.c), in order:
+ * EINVAL for a bad key or messages already pending.
+ */
+int
+mq_put_group(struct mq_put *p, const char *key)
+{
+	if (!mq_key_valid(key) || p->n > 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	strlcpy(p->group, key, sizeof(p->group));
 	return 0;
 }
 
@@ -334,16 +360,19 @@ commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
 		goto abort;
 	}
 	/* No fresh name on a clash, as publish() does: the key names this. */
-	if (mq_rename_fresh(q->dfd[MQ_TMP], e->name, q->dfd[MQ_NEW],
-	    e->name) < 0) {
-		fail(p, "new", e->name);
+	if ((p->group[0] && (p->g = mq_group_begin(q, p->group)) == NULL) ||
+	    enter(p, e->name, e->name) < 0) {
+		if (!p->g)
+			fail(p, "new", e->name);
+		ungroup(p);
 		mq_key_drop(q, p->key, lk);
 		goto abort;
 	}
 	p->n = 0;
 	*moved = 1;
-	if (p->sync && mq_fsync(q->dfd[MQ_NEW]) < 0) {
+	if ((p->sync && mq_fsync(q->dfd[MQ_NEW]) < 0) || ungroup(p) < 0) {
 		*unsure = 1;
+		ungroup(p);
 		mq_key_release(lk);
 		return fail(p, "new", "");
 	}
@@ -396,6 +425,27 @@ flush(struct mq_put *p)
 	return close_last(p);
 }
 
+/* tmp/ to new/, or into its group (group.c): the head, or behind it. */
+static int
+enter(struct mq_put *p, const char *from, const char *to)
+{
+	if (p->g)
+		return mq_group_enter(p->g, p->q->dfd[MQ_TMP], from, to,
+		    p->sync) < 0 ? -1 : 0;
+	return mq_rename_fresh(p->q->dfd[MQ_TMP], from, p->q->dfd[MQ_NEW],
+	    to);
+}
+
+/* The commit is over: its group's line synced, the group let go. */
+static int
+ungroup(struct mq_put *p)
+{
+	struct mq_group *g = p->g;
+
+	p->g = NULL;
+	return mq_group_end(g, p->sync);
+}
+
 /*
  * tmp/ to new/.  The id is fresh (host, pid, counter, random), so a plain
  * rename would do; where the file system can refuse to replace, a name
@@ -409,8 +459,7 @@ publish(struct mq_put *p, struct pending *e)
 
 	strlcpy(oldname, e->name, sizeof(oldname));
 	for (tries = 0;; tries++) {
-		if (mq_rename_fresh(p->q->dfd[MQ_TMP], oldname, p->q->dfd[MQ_NEW],
-		    e->name) == 0)
+		if (enter(p, oldname, e->name) == 0)
 			return 0;
 		if (errno != EEXIST || tries > 8 || name_new(p, e) < 0) {
 			fail(p, "new", e->name);
@@ -443,6 +492,7 @@ mq_put_end(struct mq_put *p)
 	if (p == NULL)
 		return;
 	mq_put_abort(p);
+	ungroup(p);
 	free(p->p);
 	free(p);
 }

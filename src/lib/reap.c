@@ -10,7 +10,8 @@
  * done/ set: the mtime there is the claim's old deadline); tmp/ loses files
  * untouched (mtime) for 36 hours, never sooner.  keys/ loses the stale
  * keys (key.c): those whose message is gone, and leftovers of puts killed
- * while making one.
+ * while making one.  groups/ is repaired (group.c): a group whose head is
+ * gone moves on, an idle one with messages waiting gets its head.
  *
  * Nothing here prints: every action goes to r->act, every failed entry to
  * r->error (errno and q->errobj say what), and a pass goes on after both.
@@ -310,6 +311,10 @@ mq_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
 		pass(q, r, MQ_DONE, now);
 	pass(q, r, MQ_TMP, now);
 	pass_keys(q, r, now);
+	if (!r->dryrun && mq_sync(q) < 0)
+		r->error(r);
+	/* Synced: the heads this pass ended have moved their groups on. */
+	mq_group_reap(q, r, now);
 	if (!r->dryrun && mq_sync(q) < 0)
 		r->error(r);
 }

@@ -119,6 +119,10 @@ mq_close(struct mq_queue *q)
 {
 	int i;
 
+	/* A caller that never synced still moves its groups on. */
+	if (q->ends)
+		mq_sync(q);
+	mq_group_free(q);
 	for (i = 0; i < MQ_NDIRS; i++) {
 		if (q->dfd[i] >= 0)
 			close(q->dfd[i]);
@@ -142,12 +146,11 @@ mq_sync(struct mq_queue *q)
 	int i;
 
 	q->dirty = 0;
-	if (!q->cfg.sync)
-		return 0;
-	for (i = 0; i < MQ_NDIRS; i++)
+	for (i = 0; i < MQ_NDIRS && q->cfg.sync; i++)
 		if ((dirty & (1u << i)) && mq_fsync(q->dfd[i]) < 0)
 			return fail(q, mq_dirnames[i]);
-	return 0;
+	/* Heads that ended, durably now: their groups move on (group.c). */
+	return mq_group_flush(q, q->cfg.sync);
 }
 
 /*

@@ -1,0 +1,185 @@
+#!/usr/bin/env bats
+# Ordered groups (issue 19): mqput -G, QUEUE/groups/, one message of a
+# group claimed at a time, in put order; the group moving on when its
+# head's claim ends; mqreap repairing what a crash left.
+
+load test_helper
+
+# heads Q: the names in Q/new/ and Q/cur/, one a line.
+heads() {
+	ls "$1"/new "$1"/cur | grep -v -e '^$' -e ':$' || true
+}
+
+@test "only a group's head is in new/; the others wait in groups/KEY/ in put order" {
+	mkq q
+	a=$(echo a | mqput -G acct-1 q)
+	b=$(echo b | mqput -G acct-1 q)
+	c=$(printf 'c\nd\n' | mqput -l -G acct-1 q | head -n 1)
+	[ "$(ls q/new)" = "$a,gacct-1" ]
+	[ "$(ls q/groups/acct-1 | head -n 1)" = "$b,gacct-1" ]
+	[ "$(count q/groups/acct-1)" = 3 ]
+	# cat shows which message holds the group.
+	[ "$(cat q/groups/acct-1/.head)" = "$a,gacct-1" ]
+	[[ $(ls q/groups/acct-1 | sed -n 2p) == "$c,gacct-1" ]]
+}
+
+@test "a group's messages are claimed one at a time, in put order" {
+	mkq q
+	for i in 1 2 3 4 5; do echo "$i" | mqput -G g q >/dev/null; done
+	got=
+	for i in 1 2 3 4 5; do
+		c=$(mqget -n 10 q)
+		[ "$(wc -l <<<"$c")" = 1 ]
+		run -1 mqget q
+		got="$got$(cat "$c")"
+		mqack "$c"
+	done
+	[ "$got" = 12345 ]
+	run -1 mqget q
+	[ ! -e q/groups/g/.head ]
+}
+
+@test "other groups and messages without a group are not held" {
+	mkq q
+	echo a1 | mqput -G a q >/dev/null
+	echo a2 | mqput -G a q >/dev/null
+	echo b1 | mqput -G b q >/dev/null
+	echo plain | mqput q >/dev/null
+	run -0 mqget -n 10 q
+	[ "${#lines[@]}" = 3 ]
+	run -1 mqget q
+}
+
+@test "released, the head comes back first and still holds the group" {
+	mkq q
+	echo one | mqput -G g q >/dev/null
+	echo two | mqput -G g q >/dev/null
+	c=$(mqget q)
+	mqack -r "$c"
+	c=$(mqget q)
+	[ "$(cat "$c")" = one ]
+	[[ $c == *,d2,gg,c* ]]
+	mqack "$c"
+	[ "$(mqget -b q)" = two ]
+}
+
+@test "a dead-lettered head lets the group move on" {
+	mkq q
+	echo one | mqput -G g q >/dev/null
+	echo two | mqput -G g q >/dev/null
+	mqack -f broken "$(mqget q)"
+	[ "$(count q/dead)" = 1 ]
+	[ "$(mqget -b q)" = two ]
+}
+
+@test "a delayed head holds its group until it is visible" {
+	mkq q
+	echo late | mqput -d 1h -G g q >/dev/null
+	echo next | mqput -G g q >/dev/null
+	run -1 mqget q
+	touch -d '1 second ago' q/new/*
+	[ "$(mqget -b q)" = late ]
+}
+
+@test "a head that expires by TTL lets the group move on" {
+	mkq q
+	echo old | mqput -e 1s -G g q >/dev/null
+	echo new | mqput -G g q >/dev/null
+	n=$(ls q/new)
+	t=${n##*,t}; t=${t%%,*}
+	mv "q/new/$n" "q/new/${n/,t$t,/,t1000000000,}"
+	# The claim that expires it moves the group on, for the next claim.
+	run -1 mqget q
+	[ "$(count q/new)" = 1 ]
+	[ "$(mqget -b q)" = new ]
+}
+
+@test "a bad group key is a usage error and puts nothing" {
+	mkq q
+	for k in '' .x -x 'a/b' 'a b' "$(printf 'x%.0s' {1..65})"; do
+		run -2 --separate-stderr mqput -G "$k" q <<<body
+		[[ $stderr == *"bad key"* || $stderr == *usage* ]]
+	done
+	[ "$(count q/new)" = 0 ]
+	[ "$(count q/tmp)" = 0 ]
+	[ ! -e q/groups ]
+}
+
+@test "a coalescing key and a group on one message" {
+	mkq q
+	echo one | mqput -G g q >/dev/null
+	id=$(echo two | mqput -K k -G g q)
+	# The keyed message waits behind the head: a second put coalesces.
+	run -0 mqput -K k -G g q <<<three
+	[ "$output" = "$id" ]
+	[ "$(count q/groups/g)" = 1 ]
+	mqack "$(mqget q)"
+	c=$(mqget q)
+	[ "$(cat "$c")" = two ]
+}
+
+@test "mqreap moves on a group whose head is gone, and only then" {
+	mkq q
+	echo one | mqput -G g q >/dev/null
+	echo two | mqput -G g q >/dev/null
+	c=$(mqget q)
+	run -0 mqreap -v q
+	[ -z "$output" ]
+	# A consumer killed between its ack's unlink and the group's move.
+	rm "$c"
+	run -1 mqget q
+	run -0 mqreap -v q
+	[[ $output == "advance q/groups/g -> q/new/"*",gg (its head is gone)" ]]
+	[ "$(mqget -b q)" = two ]
+}
+
+@test "mqreap adopts a message of the group found in new/ and never doubles" {
+	mkq q
+	for i in 1 2 3; do echo "$i" | mqput -G g q >/dev/null; done
+	rm q/groups/g/.head
+	run -0 mqreap -v q
+	[[ $output == "adopt q/groups/g "* ]]
+	[ "$(count q/new)" = 1 ]
+	c=$(mqget q)
+	[ "$(cat "$c")" = 1 ]
+	run -1 mqget q
+}
+
+@test "mqreap gives an idle group with messages waiting its head" {
+	mkq q
+	mkdir -p q/groups/g
+	echo foreign >q/tmp/x
+	mv q/tmp/x q/groups/g/1000000000.1.maildir,gg
+	run -0 mqreap -v q
+	[[ $output == "advance q/groups/g -> q/new/1000000000.1.maildir,gg "* ]]
+	[ "$(mqget -b q)" = foreign ]
+}
+
+@test "mqreap removes an idle group once untouched for a while" {
+	mkq q
+	echo one | mqput -G g q >/dev/null
+	mqack "$(mqget q)"
+	[ -d q/groups/g ]
+	run -0 mqreap -v q
+	[ -d q/groups/g ]
+	touch -d '-1 min' q/groups/g
+	run -0 mqreap -v q
+	[ "$output" = "remove q/groups/g (idle)" ]
+	[ ! -e q/groups/g ]
+	echo two | mqput -G g q >/dev/null
+	[ "$(mqget -b q)" = two ]
+}
+
+@test "a kicked dead letter rejoins its group instead of jumping it" {
+	mkq q
+	echo one | mqput -G g q >/dev/null
+	echo two | mqput -G g q >/dev/null
+	mqack -f broken "$(mqget q)"
+	c=$(mqget q)
+	[ "$(cat "$c")" = two ]
+	mqreap -k q/dead/* >/dev/null
+	[ "$(count q/new)" = 0 ]
+	run -1 mqget q
+	mqack "$c"
+	[ "$(mqget -b q)" = one ]
+}
