@@ -1,7 +1,7 @@
 /*
  * mqpub: publish a message to every queue subscribed to a topic.
  *
- *	mqpub [-cqS] [-i id] topic [file]
+ *	mqpub [-cqS] [-G group] [-i id] topic [file]
  *	mqpub -a [-c] topic queue ...
  *	mqpub -d topic queue ...
  *
@@ -14,6 +14,7 @@
  * that cannot take it (removed, unwritable, full) is named on standard
  * error and the others still get it; "mqpub -i ID topic" later completes
  * the fan-out, giving no subscriber a second copy (topic.c, publish.c).
+ * With -G, each copy joins that ordered group of its queue (group.c).
  */
 #include <err.h>
 #include <errno.h>
@@ -28,7 +29,7 @@
 static void __dead2
 usage(void)
 {
-	fprintf(stderr, "usage: mqpub [-cqS] [-i id] topic [file]\n"
+	fprintf(stderr, "usage: mqpub [-cqS] [-G group] [-i id] topic [file]\n"
 	    "       mqpub -a [-c] topic queue ...\n"
 	    "       mqpub -d topic queue ...\n");
 	exit(MQ_EXIT_USAGE);
@@ -148,10 +149,10 @@ publish(const char *id, const char *file, int nosync)
 int
 main(int argc, char *argv[])
 {
-	const char *id = NULL;
+	const char *id = NULL, *group = NULL;
 	int c, create = 0, nosync = 0, mode = 0;
 
-	while ((c = getopt(argc, argv, "acdi:qS")) != -1) {
+	while ((c = getopt(argc, argv, "acdG:i:qS")) != -1) {
 		switch (c) {
 		case 'a':
 		case 'd':
@@ -161,6 +162,13 @@ main(int argc, char *argv[])
 			break;
 		case 'c':
 			create = 1;
+			break;
+		case 'G':
+			if (!mq_key_valid(optarg))
+				errx(MQ_EXIT_USAGE, "-G %s: bad key "
+				    "([A-Za-z0-9._-], at most %d, not starting "
+				    "with . or -)", optarg, MQ_FIELD_MAX);
+			group = optarg;
 			break;
 		case 'i':
 			if (!mq_pub_id_valid(optarg))
@@ -179,7 +187,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || (mode && (argc < 2 || id || quiet || nosync)) ||
+	if (argc < 1 || (mode && (argc < 2 || id || group || quiet ||
+	    nosync)) ||
 	    (mode == 'd' && create) || (!mode && argc > 2))
 		usage();
 
@@ -191,6 +200,7 @@ main(int argc, char *argv[])
 		exit(topic_error(NULL));
 	}
 	adding = mode == 'a';
+	T.group = group;
 	if (mode)
 		mq_tool_operands(argc - 1, argv + 1, subscription, "queue");
 	else

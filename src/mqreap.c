@@ -60,11 +60,9 @@ act(struct mq_reaper *r, const char *verb, enum mq_dir from, const char *name,
 
 	if (!vflag && !nflag)
 		return;
-	printf("%s %s/%s/%s", verb, rp->q.path, from == MQ_KEYS ? "keys" :
-	    from == MQ_GROUPS ? "groups" : mq_dirnames[from], name);
+	printf("%s %s/%s/%s", verb, rp->q.path, mq_dirnames[from], name);
 	if (newname)
-		printf(" -> %s/%s/%s", rp->q.path, to == MQ_GROUPS ? "groups" :
-		    mq_dirnames[to], newname);
+		printf(" -> %s/%s/%s", rp->q.path, mq_dirnames[to], newname);
 	printf(" (%s)\n", why);
 }
 

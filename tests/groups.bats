@@ -183,3 +183,67 @@ heads() {
 	mqack "$c"
 	[ "$(mqget -b q)" = one ]
 }
+
+@test "mqpub -G: each subscriber's copy joins the group of its queue" {
+	mkq q1
+	mkq q2
+	mqpub -c -a t q1 q2
+	echo one | mqpub -G g t >/dev/null
+	echo two | mqpub -G g t >/dev/null
+	for q in q1 q2; do
+		[ "$(count $q/new)" = 1 ]
+		[ "$(count $q/groups/g)" = 1 ]
+		c=$(mqget $q)
+		[ "$(cat "$c")" = one ]
+		run -1 mqget $q
+		mqack "$c"
+		[ "$(mqget -b $q)" = two ]
+	done
+	run -2 mqpub -G 'bad key' t </dev/null
+}
+
+@test "mqpurge purges the messages waiting in groups/, and the group ends idle" {
+	mkq q
+	for i in 1 2 3; do echo "$i" | mqput -G g q >/dev/null; done
+	echo plain | mqput q >/dev/null
+	run -0 mqpurge -n -v -s waiting q
+	[ "${#lines[@]}" = 4 ]
+	[[ $output == *"purge q/groups/g/"* ]]
+	[ "$(count q/groups/g)" = 2 ]
+	run -0 mqpurge -s waiting q
+	[ "$(count q/groups/g)" = 0 ]
+	[ "$(count q/new)" = 0 ]
+	[ ! -e q/groups/g/.head ]
+	echo four | mqput -G g q >/dev/null
+	[ "$(mqget -b q)" = four ]
+}
+
+@test "mqmove moves a group in order, head first, into the group of the target" {
+	mkq q
+	mkq r
+	for i in 1 2 3; do echo "$i" | mqput -G g q >/dev/null; done
+	run -0 mqmove -s waiting q r
+	[ "$(count q/new)" = 0 ]
+	[ "$(count q/groups/g)" = 0 ]
+	[ "$(count r/new)" = 1 ]
+	[ "$(count r/groups/g)" = 2 ]
+	got=
+	for i in 1 2 3; do
+		c=$(mqget r)
+		run -1 mqget r
+		got="$got$(cat "$c")"
+		mqack "$c"
+	done
+	[ "$got" = 123 ]
+}
+
+@test "moving a claimed head moves its group on" {
+	mkq q
+	mkq r
+	echo one | mqput -G g q >/dev/null
+	echo two | mqput -G g q >/dev/null
+	mqget q >/dev/null
+	run -0 mqmove -s inflight q r
+	[ "$(mqget -b r)" = one ]
+	[ "$(mqget -b q)" = two ]
+}

@@ -3,6 +3,7 @@
 complete -c mqpub -s a -d 'Subscribe the queues to the topic'
 complete -c mqpub -s c -d 'Create the topic if it does not exist'
 complete -c mqpub -s d -d 'Unsubscribe the queues from the topic'
+complete -c mqpub -s G -x -d 'Ordered group of each copy in its queue'
 complete -c mqpub -s i -x -d 'Publication id: a retry names the first one'
 complete -c mqpub -s q -d 'Print no id'
 complete -c mqpub -s S -d 'Do not sync'

@@ -80,8 +80,14 @@ move(struct mq_queue *q, enum mq_dir dir, const char *name,
 	    (mq_mtime_ms(&st) > now && mq_settime(q->dfd[dir], name, now) < 0 &&
 	    errno != EPERM))
 		return mq_entry_error(q, dir, name, errno);
-	if (mq_rename_named(q->dfd[dir], name, a->to->dfd[MQ_NEW], tn, newname,
-	    len) < 0)
+	if (tn->group[0]) {
+		/* Into its group there, as a put; its group here moves on. */
+		if (mq_group_rejoin(a->to, q->dfd[dir], name, tn) < 0 ||
+		    mq_name_format(newname, len, tn) < 0)
+			return mq_entry_error(q, dir, name, errno);
+		mq_group_ended(q, tn);
+	} else if (mq_rename_named(q->dfd[dir], name, a->to->dfd[MQ_NEW], tn,
+	    newname, len) < 0)
 		return mq_entry_error(q, dir, name, errno);
 	q->dirty |= 1u << dir;
 	a->to->dirty |= 1u << MQ_NEW;
@@ -153,6 +159,8 @@ mq_admin(struct mq_queue *q, struct mq_admin *a, long long now)
 			one(q, a, order[d], mq_scan_name(&sc, i), now);
 		mq_scan_free(&sc);
 	}
+	/* After the heads, so that a moved group keeps its order. */
+	mq_group_admin(q, a, now);
 	if (a->dryrun)
 		return;
 	if (a->to && mq_sync(a->to) < 0)

@@ -746,3 +746,178 @@ mq_group_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
 	closedir(dp);
 	close(sfd);
 }
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The safe names in directory fd, sorted: *names (each to free), *n. */
+static int
+names_in(int fd, char ***names, size_t *n)
+{
+	struct dirent *d;
+	char **v = NULL, **nv;
+	size_t cap = 0, k = 0;
+	DIR *dp;
+	int e;
+
+	*names = NULL;
+	*n = 0;
+	if ((fd = dup(fd)) < 0 || (dp = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(dp);
+	while ((errno = 0, d = readdir(dp)) != NULL) {
+		if (!mq_name_safe(d->d_name))
+			continue;
+		if (k == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
+				break;
+			v = nv;
+		}
+		if ((v[k] = strdup(d->d_name)) == NULL)
+			break;
+		k++;
+	}
+	e = errno;
+	closedir(dp);
+	if (e != 0) {
+		while (k > 0)
+			free(v[--k]);
+		free(v);
+		errno = e;
+		return -1;
+	}
+	qsort(v, k, sizeof(*v), by_name);
+	*names = v;
+	*n = k;
+	return 0;
+}
+
+static void
+names_free(char **names, size_t n)
+{
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+}
+
+/* One waiting message of a locked group: purged, or moved into tg. */
+static void
+admin_one(struct mq_group *g, struct mq_group *tg, struct mq_admin *a,
+    const char *name, long long now)
+{
+	char shown[MQ_NAME_MAX * 2 + 2], to[MQ_NAME_MAX + 1] = "";
+	struct mq_queue *q = g->q;
+	struct mq_verdict v;
+	struct mq_name n, tn;
+	struct stat st;
+	int r = 0;
+
+	if (fstatat(g->gfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || mq_name_parse(name, &n) < 0 ||
+	    !(a->states & MQ_STATE_BIT(mq_state_of(MQ_NEW, &st, now))))
+		return;
+	mq_fate(&q->cfg, &n, tg ? MQ_EV_MOVED : MQ_EV_PURGED, now, &v);
+	mq_fate_name(&n, &v, now, &tn);
+	if (tg && mq_name_format(to, sizeof(to), &tn) < 0)
+		return;
+	if (a->dryrun)
+		;
+	else if (tg)
+		r = mq_group_enter(tg, g->gfd, name, to, tg->q->cfg.sync);
+	else if ((r = unlinkat(g->gfd, name, 0)) < 0)
+		fail(q, g->key, name);
+	if (r < 0) {
+		if (errno != ENOENT)
+			a->error(a, r < 0 && tg ? tg->q : q);
+		return;
+	}
+	g->behind = 1;
+	snprintf(shown, sizeof(shown), "%s/%s", g->key, name);
+	a->act(a, q, v.verb, MQ_GROUPS, shown, tg ? to : NULL);
+	a->n++;
+}
+
+/*
+ * Lock the group key of q, and for a move the same group of the target
+ * queue, in one order (the queues' inodes) so that two moves the other
+ * way round never wait for each other.
+ */
+static int
+lock_both(struct mq_queue *q, struct mq_admin *a, const char *key,
+    struct mq_group *g, struct mq_group **tg)
+{
+	struct stat s1, s2;
+	int first;
+
+	*tg = NULL;
+	if (a->to == NULL || a->dryrun)
+		return lock_group(q, key, 0, 0, g);
+	if (fstat(q->fd, &s1) < 0 || fstat(a->to->fd, &s2) < 0)
+		return -1;
+	first = s1.st_ino < s2.st_ino;
+	if (first && lock_group(q, key, 0, 0, g) < 0)
+		return -1;
+	if ((*tg = mq_group_begin(a->to, key)) == NULL) {
+		if (first)
+			unlock(g);
+		return -1;
+	}
+	if (!first && lock_group(q, key, 0, 0, g) < 0) {
+		mq_group_end(*tg, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * mqpurge's and mqmove's pass over the messages waiting in groups/ (their
+ * state is that they would have in new/).  Moved, each joins its group in
+ * the target queue as a put does.  A group's head meets its fate in new/
+ * or cur/ like any message (mq_settle), and the group moves on.
+ */
+void
+mq_group_admin(struct mq_queue *q, struct mq_admin *a, long long now)
+{
+	struct mq_group g, *tg;
+	char **keys, **names;
+	size_t i, j, nk, n;
+	int sfd;
+
+	if (a->reason != NULL || (sfd = groups_dir(q, 0)) < 0)
+		return;
+	if (names_in(sfd, &keys, &nk) < 0) {
+		fail(q, NULL, NULL);
+		a->error(a, q);
+		nk = 0;
+	}
+	close(sfd);
+	for (i = 0; i < nk; i++) {
+		if (!mq_key_valid(keys[i]) ||
+		    lock_both(q, a, keys[i], &g, &tg) < 0)
+			continue;
+		if (names_in(g.gfd, &names, &n) < 0) {
+			fail(q, g.key, NULL);
+			a->error(a, q);
+			n = 0;
+		}
+		for (j = 0; j < n; j++)
+			admin_one(&g, tg, a, names[j], now);
+		names_free(names, n);
+		if (mq_group_end(tg, a->to ? a->to->cfg.sync : 0) < 0)
+			a->error(a, a->to);
+		if (g.behind && q->cfg.sync && !a->dryrun &&
+		    mq_fsync(g.gfd) < 0) {
+			fail(q, g.key, NULL);
+			a->error(a, q);
+		}
+		unlock(&g);
+	}
+	names_free(keys, nk);
+}

@@ -58,6 +58,7 @@ int mq_group_flush(struct mq_queue *, int sync);
 void mq_group_free(struct mq_queue *);
 int mq_group_waits(struct mq_queue *, const char *name);
 void mq_group_reap(struct mq_queue *, struct mq_reaper *, long long now);
+void mq_group_admin(struct mq_queue *, struct mq_admin *, long long now);
 
 /* Lower *due (0: none yet) to at, if at is a time (> 0) and sooner. */
 static inline void

@@ -149,7 +149,7 @@ void mq_config_defaults(struct mq_config *);
 int mq_config_read(int qfd, struct mq_config *, char *err, size_t errlen);
 
 /* spool.c */
-extern const char *const mq_dirnames[MQ_NDIRS];
+extern const char *const mq_dirnames[MQ_NDIRS + 2];
 int mq_open(struct mq_queue *, const char *path, int create, int group);
 void mq_close(struct mq_queue *);
 int mq_sync(struct mq_queue *);
@@ -293,6 +293,7 @@ long long mq_rate_next(struct mq_rate *, long long now);
 struct mq_topic {
 	char *path;		/* as the user gave it */
 	int fd, subfd, pubfd, tmpfd; /* TOPIC/, subscribers/, pub/, tmp/ */
+	const char *group;	/* of the copies: an ordered group, or NULL */
 	char errobj[MQ_NAME_MAX + 16];
 };
 enum mq_sub_state {

@@ -403,9 +403,12 @@ records(struct pub *P)
 			missed(&P->tg[i], MQ_SUB_FAILED);
 }
 
-/* tmp/ID.NAME into new/ (with the queue's TTL), for each one staged. */
+/*
+ * tmp/ID.NAME into new/ (with the queue's TTL), for each one staged; with
+ * a group, into the group (group.c): its head, or behind it.
+ */
 static void
-rename_one(struct target *g)
+rename_one(struct target *g, const char *group)
 {
 	struct mq_queue *q = &g->q;
 	char to[MQ_NAME_MAX + 1];
@@ -415,11 +418,14 @@ rename_one(struct target *g)
 	strlcpy(n.id, g->did, sizeof(n.id));
 	if (q->cfg.ttl_ms > 0)
 		n.expires = (mq_now_ms() + q->cfg.ttl_ms + 999) / 1000;
+	if (group)
+		strlcpy(n.group, group, sizeof(n.group));
 	if (mq_name_format(to, sizeof(to), &n) < 0) {
 		missed(g, MQ_SUB_FAILED);
 		return;
 	}
-	if (mq_rename_fresh(q->dfd[MQ_TMP], g->did, q->dfd[MQ_NEW], to) < 0) {
+	if (group ? mq_group_rejoin(q, q->dfd[MQ_TMP], g->did, &n) < 0 :
+	    mq_rename_fresh(q->dfd[MQ_TMP], g->did, q->dfd[MQ_NEW], to) < 0) {
 		snprintf(q->errobj, sizeof(q->errobj), "new/%s", to);
 		missed(g, MQ_SUB_FAILED);
 		return;
@@ -435,7 +441,7 @@ deliver(struct pub *P)
 
 	for (i = 0; i < P->n; i++)
 		if (P->tg[i].staged)
-			rename_one(&P->tg[i]);
+			rename_one(&P->tg[i], P->t->group);
 	for (i = 0; i < P->n; i++) {
 		g = &P->tg[i];
 		if (g->s->state != MQ_SUB_DELIVERED)

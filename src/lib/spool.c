@@ -17,8 +17,9 @@
 
 #include "mq-internal.h"
 
-const char *const mq_dirnames[MQ_NDIRS] = { "tmp", "new", "cur", "done",
-	"dead" };
+/* And, for reports only, keys/ and groups/ (MQ_KEYS, MQ_GROUPS). */
+const char *const mq_dirnames[MQ_NDIRS + 2] = { "tmp", "new", "cur", "done",
+	"dead", "keys", "groups" };
 
 static int
 fail(struct mq_queue *q, const char *obj)
