@@ -1,11 +1,12 @@
 #!/bin/bash
 # tests/cluster/run.sh GLDIR OUT N [crash]: two hosts on one queue on the
-# GlusterFS volume of gl_up GLDIR (tests/cluster/gluster.sh): hostA on
-# GLDIR/m1, hostB on GLDIR/m2, each running tests/cluster/host.sh with N
-# messages.  With "crash", hostB also holds a claim it never finishes,
-# and once it has put a quarter of its messages every process of hostB is
-# killed and its mount unmounted; hostA must get hostB's claims back
-# after their timeout.  The mount comes back at the end.
+# file system of fs_up GLDIR (tests/cluster/fs.sh: GlusterFS or CephFS):
+# hostA on GLDIR/m1, hostB on GLDIR/m2, each running tests/cluster/host.sh
+# with N messages.  With "crash", hostB also holds a claim it never
+# finishes, and once it has put a quarter of its messages every process of
+# hostB is killed and its mount goes with it (fs_crash); hostA must get
+# hostB's claims back after their timeout.  The mount comes back at the
+# end.
 #
 # Prints one line of counters (as a Jepsen queue checker would):
 #   attempted acked lost duplicated left errors recovered unexpected
@@ -18,12 +19,17 @@
 # Exits 0 when lost, duplicated, left and errors are all 0.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/gluster.sh"
+. "$here/fs.sh"
 gl=$1 out=$2 n=$3 mode=${4:-steady}
 tmo=${CLUSTER_TIMEOUT:-30s} idle=${CLUSTER_IDLE:-5s}
 # A claim timeout a loaded machine can miss (an ack after it is an
-# error line): 10 s, and hosts idle twice that before they stop.
-[ "$mode" = crash ] && tmo=${CLUSTER_TIMEOUT:-10s} idle=${CLUSTER_IDLE:-20s}
+# error line): 10 s, and hosts idle twice that before they stop.  Where
+# a crashed host's client holds up the others' moves (CephFS: fs_stall),
+# the timeout is longer than that, as mq(7) asks.
+if [ "$mode" = crash ]; then
+	s=$(fs_stall "$gl")
+	tmo=${CLUSTER_TIMEOUT:-$((s + 10))s} idle=${CLUSTER_IDLE:-$((s + 20))s}
+fi
 qn=q$$x$RANDOM
 qa=$gl/m1/$qn qb=$gl/m2/$qn
 mkdir -p "$out"
@@ -54,11 +60,11 @@ if [ "$mode" = crash ]; then
 		echo "hostB: processes survived its crash" >&2
 		exit 1
 	fi
-	gl_umount "$gl/m2"
+	fs_crash "$gl" 2
 fi
 wait "$a"
 [ "$mode" = crash ] || wait "$b"
-[ "$mode" = crash ] && gl_mount "$gl" 2
+[ "$mode" = crash ] && fs_mount "$gl" 2
 
 ids() { sed 's/,.*//' | sort; }
 cat "$out"/put.host? 2>/dev/null | sort -u >"$out/put.ids"
