@@ -168,7 +168,10 @@ table_ages(void)
 	}
 }
 
-/* The paused queues, then the dead letters by reason, if any. */
+/*
+ * The paused queues, the ordered groups held and the messages waiting
+ * behind them, then the dead letters by reason, if any.
+ */
 static void
 table_notes(void)
 {
@@ -181,6 +184,14 @@ table_notes(void)
 			    qs[i].path);
 	if (any)
 		putc('\n', out);
+	for (i = 0, any = 0; i < nq; i++) {
+		if (!qs[i].ok || (qs[i].s.groups | qs[i].s.behind) == 0)
+			continue;
+		if (!any++)
+			fprintf(out, "\nordered groups\n");
+		fprintf(out, "%s: %llu held, %llu waiting behind\n",
+		    qs[i].path, qs[i].s.groups, qs[i].s.behind);
+	}
 	for (i = 0, any = 0; i < nq; i++) {
 		if (!qs[i].ok || qs[i].s.ndead == 0)
 			continue;
@@ -219,6 +230,8 @@ json(const struct qstat *q)
 	jage("oldest_visible_age", s->oldest_visible);
 	jage("oldest_claim_age", s->oldest_claim);
 	fprintf(out, ",\"paused\":%s", s->paused ? "true" : "false");
+	fprintf(out, ",\"groups_held\":%llu,\"group_waiting\":%llu", s->groups,
+	    s->behind);
 	fputs(",\"dead_reasons\":{", out);
 	for (j = 0; j < s->ndead; j++)
 		fprintf(out, "%s\"%s\":%llu", j ? "," : "", s->dead[j].reason,
@@ -313,6 +326,20 @@ prom(void)
 			fprintf(out, ",state=\"%s\"} %llu\n", mq_statenames[j],
 			    qs[i].s.n[j]);
 		}
+	family("mq_groups_held", "gauge",
+	    "Ordered groups with a message in new/ or cur/ (their head).");
+	for (i = 0; i < nq; i++)
+		if (qs[i].ok) {
+			pstart("mq_groups_held", &qs[i]);
+			fprintf(out, "} %llu\n", qs[i].s.groups);
+		}
+	family("mq_group_waiting_messages", "gauge",
+	    "Messages waiting behind the heads of ordered groups.");
+	for (i = 0; i < nq; i++)
+		if (qs[i].ok) {
+			pstart("mq_group_waiting_messages", &qs[i]);
+			fprintf(out, "} %llu\n", qs[i].s.behind);
+		}
 	family("mq_dead_letters", "gauge", "Dead letters, by reason.");
 	for (i = 0; i < nq; i++)
 		for (j = 0; qs[i].ok && j < qs[i].s.ndead; j++) {
@@ -359,10 +386,10 @@ listed(void *ctx, const struct mq_peek *p)
 	snprintf(path, sizeof(path), "%s/%s/%s", qpath, mq_dirnames[p->dir],
 	    p->name);
 	if (fmt == TABLE) {
-		fprintf(out, "%-8s %3lld %-20s %8lld %s %s\n",
+		fprintf(out, "%-8s %3lld %-20s %8lld %s %s %s\n",
 		    mq_statenames[p->state], p->n.deliveries, iso(p->at),
 		    (long long)p->size, p->n.reason[0] ? p->n.reason : "-",
-		    path);
+		    p->n.group[0] ? p->n.group : "-", path);
 		return ferror(out) ? -1 : 0;
 	}
 	fputs("{\"queue\":", out);
@@ -380,6 +407,11 @@ listed(void *ctx, const struct mq_peek *p)
 	fprintf(out, ",\"size\":%lld,\"reason\":", (long long)p->size);
 	if (p->n.reason[0])
 		jstr(p->n.reason);
+	else
+		fputs("null", out);
+	fputs(",\"group\":", out);
+	if (p->n.group[0])
+		jstr(p->n.group);
 	else
 		fputs("null", out);
 	fputs("}\n", out);

@@ -247,3 +247,26 @@ heads() {
 	[ "$(mqget -b r)" = one ]
 	[ "$(mqget -b q)" = two ]
 }
+
+@test "mqstat counts the groups held and the messages waiting behind them; -l shows each message's group" {
+	mkq q
+	for i in 1 2 3; do echo "$i" | mqput -G acct q >/dev/null; done
+	echo b | mqput -G other q >/dev/null
+	echo plain | mqput q >/dev/null
+	run -0 mqstat q
+	[[ $output == *"q: 2 held, 2 waiting behind"* ]]
+	run -0 mqstat -j q
+	[[ $output == *'"visible":3,'* ]]
+	[[ $output == *'"groups_held":2,"group_waiting":2'* ]]
+	run -0 mqstat -p q
+	[[ $output == *'mq_groups_held{queue="q"} 2'* ]]
+	[[ $output == *'mq_group_waiting_messages{queue="q"} 2'* ]]
+	run -0 mqstat -l q
+	[ "${#lines[@]}" = 5 ]
+	[ "$(awk '$6 == "acct"' <<<"$output" | wc -l)" = 3 ]
+	[ "$(grep -c ' q/groups/acct/' <<<"$output")" = 2 ]
+	for p in $(awk '{ print $NF }' <<<"$output"); do [ -f "$p" ]; done
+	run -0 mqstat -l -j q
+	[ "$(grep -c '"group":"acct"' <<<"$output")" = 3 ]
+	[ "$(grep -c '"group":null' <<<"$output")" = 1 ]
+}

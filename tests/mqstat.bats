@@ -142,15 +142,15 @@ field() {
 	[ "$(cat prom/mq.prom)" = old ]
 }
 
-@test "the listing shows every message with its state, deliveries, time, size and reason" {
+@test "the listing shows every message with its state, deliveries, time, size, reason and group" {
 	mixed jobs
 	run -0 mqstat -l jobs
 	[ "${#lines[@]}" -eq 7 ]
-	[[ ${lines[0]} =~ ^visible\ +0\ 20[0-9-]+T[0-9:]+Z\ +2\ -\ jobs/new/[0-9]{10}\. ]]
-	[[ ${lines[2]} =~ ^delayed\ +0\ .*\ +6\ -\ jobs/new/ ]]
+	[[ ${lines[0]} =~ ^visible\ +0\ 20[0-9-]+T[0-9:]+Z\ +2\ -\ -\ jobs/new/[0-9]{10}\. ]]
+	[[ ${lines[2]} =~ ^delayed\ +0\ .*\ +6\ -\ -\ jobs/new/ ]]
 	[[ ${lines[3]} =~ ^inflight\ +1\ .*jobs/cur/.*,d1,c[0-9a-f]+$ ]]
-	[[ ${lines[5]} =~ ^dead\ +1\ -\ +2\ poison\ jobs/dead/.*,rpoison$ ]]
-	[[ ${lines[6]} =~ ^tmp\ .*\ 8\ -\ jobs/tmp/leftover$ ]]
+	[[ ${lines[5]} =~ ^dead\ +1\ -\ +2\ poison\ -\ jobs/dead/.*,rpoison$ ]]
+	[[ ${lines[6]} =~ ^tmp\ .*\ 8\ -\ -\ jobs/tmp/leftover$ ]]
 	# the listed paths are the files
 	for p in $(awk '{ print $NF }' <<<"$output"); do [ -f "$p" ]; done
 }

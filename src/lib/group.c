@@ -921,3 +921,107 @@ mq_group_admin(struct mq_queue *q, struct mq_admin *a, long long now)
 	}
 	names_free(keys, nk);
 }
+
+/*
+ * For mqstat: groups held (with a .head) and the messages waiting behind
+ * them, counted without a lock (figures, not a snapshot).
+ */
+int
+mq_group_stat(struct mq_queue *q, unsigned long long *held,
+    unsigned long long *behind)
+{
+	char **keys, **names;
+	size_t i, nk, n;
+	int sfd, gfd, r = 0;
+
+	*held = *behind = 0;
+	if ((sfd = groups_dir(q, 0)) < 0)
+		return errno == ENOENT ? 0 : fail(q, NULL, NULL);
+	if (names_in(sfd, &keys, &nk) < 0) {
+		close(sfd);
+		return fail(q, NULL, NULL);
+	}
+	for (i = 0; i < nk && r == 0; i++) {
+		gfd = openat(sfd, keys[i], O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		if (gfd < 0)
+			continue;
+		if (faccessat(gfd, HEAD, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			(*held)++;
+		if (names_in(gfd, &names, &n) < 0)
+			r = fail(q, keys[i], NULL);
+		else
+			names_free(names, n);
+		*behind += n;
+		close(gfd);
+	}
+	names_free(keys, nk);
+	close(sfd);
+	return r;
+}
+
+/* One group's waiting messages, in order, to fn (mq_peek's). */
+static int
+peek_group(struct mq_queue *q, int sfd, const char *key, long long now,
+    int (*fn)(void *, const struct mq_peek *), void *ctx)
+{
+	char shown[MQ_NAME_MAX * 2 + 2], **names;
+	struct mq_peek p;
+	struct stat st;
+	size_t j, n;
+	int gfd, r = 0;
+
+	if ((gfd = openat(sfd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return 0;
+	if (names_in(gfd, &names, &n) < 0) {
+		close(gfd);
+		return fail(q, key, NULL);
+	}
+	for (j = 0; j < n && r == 0; j++) {
+		if (fstatat(gfd, names[j], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		memset(&p, 0, sizeof(p));
+		snprintf(shown, sizeof(shown), "%s/%s", key, names[j]);
+		p.dir = MQ_GROUPS;
+		p.name = shown;
+		if (mq_name_parse(names[j], &p.n) < 0)
+			strlcpy(p.n.id, names[j], sizeof(p.n.id));
+		p.state = mq_state_of(MQ_NEW, &st, now);
+		p.put = mq_name_time(names[j]) * 1000;
+		p.at = mq_mtime_ms(&st);
+		p.size = st.st_size;
+		r = fn(ctx, &p);
+	}
+	names_free(names, n);
+	close(gfd);
+	return r;
+}
+
+/*
+ * For mqstat -l: the messages waiting in groups/, group by group, each in
+ * put order, as "KEY/NAME" in MQ_GROUPS with the state they would have in
+ * new/.  A non-zero return of fn stops the walk and is returned.
+ */
+int
+mq_group_peek(struct mq_queue *q, long long now,
+    int (*fn)(void *, const struct mq_peek *), void *ctx)
+{
+	char **keys;
+	size_t i, nk;
+	int sfd, r = 0;
+
+	if ((sfd = groups_dir(q, 0)) < 0)
+		return errno == ENOENT ? 0 : fail(q, NULL, NULL);
+	if (names_in(sfd, &keys, &nk) < 0) {
+		close(sfd);
+		return fail(q, NULL, NULL);
+	}
+	for (i = 0; i < nk && r == 0; i++)
+		if (mq_key_valid(keys[i]))
+			r = peek_group(q, sfd, keys[i], now, fn, ctx);
+	names_free(keys, nk);
+	close(sfd);
+	return r;
+}

@@ -59,6 +59,10 @@ void mq_group_free(struct mq_queue *);
 int mq_group_waits(struct mq_queue *, const char *name);
 void mq_group_reap(struct mq_queue *, struct mq_reaper *, long long now);
 void mq_group_admin(struct mq_queue *, struct mq_admin *, long long now);
+int mq_group_stat(struct mq_queue *, unsigned long long *held,
+    unsigned long long *behind);
+int mq_group_peek(struct mq_queue *, long long now,
+    int (*)(void *, const struct mq_peek *), void *);
 
 /* Lower *due (0: none yet) to at, if at is a time (> 0) and sooner. */
 static inline void

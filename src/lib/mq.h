@@ -385,10 +385,12 @@ struct mq_stats {
 	struct mq_reason_count *dead;	/* dead letters by reason */
 	size_t ndead;
 	int paused;			/* QUEUE/paused exists */
+	unsigned long long groups;	/* ordered groups held (group.c) */
+	unsigned long long behind;	/* messages waiting behind them */
 };
 struct mq_peek {
-	enum mq_dir dir;
-	const char *name;	/* in dir */
+	enum mq_dir dir;	/* or MQ_GROUPS: waiting behind a group's head */
+	const char *name;	/* in dir; in groups/: "KEY/NAME" */
 	struct mq_name n;
 	enum mq_state state;
 	long long put;		/* enqueue time, ms */

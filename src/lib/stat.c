@@ -169,6 +169,8 @@ mq_stat(struct mq_queue *q, long long now, struct mq_stats *s)
 			r = one(q, order[d], mq_scan_name(&sc, i), now, s);
 		mq_scan_free(&sc);
 	}
+	if (r == 0)
+		r = mq_group_stat(q, &s->groups, &s->behind);
 	return r;
 }
 
@@ -181,8 +183,8 @@ mq_stat_free(struct mq_stats *s)
 }
 
 /*
- * Each message of q, in id order within each directory (new/, cur/, dead/,
- * done/, tmp/), to fn; a non-zero return of fn stops the walk and is
+ * Each message of q, in id order within each directory (new/, groups/,
+ * cur/, dead/, done/, tmp/), to fn; a non-zero return of fn stops the walk and is
  * returned.  Every entry is stat'ed: the listing shows sizes.
  */
 int
@@ -219,6 +221,9 @@ mq_peek(struct mq_queue *q, long long now,
 			r = fn(ctx, &p);
 		}
 		mq_scan_free(&sc);
+		/* After new/, the lines waiting behind groups' heads. */
+		if (order[d] == MQ_NEW && r == 0)
+			r = mq_group_peek(q, now, fn, ctx);
 	}
 	return r;
 }
