@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Crashes and I/O errors in the middle of a put: nothing partial is ever
-# visible in new/, and nothing that failed is reported as enqueued.
+# visible in new/, and nothing that failed is reported as enqueued.  And
+# in the middle of an ordered group's put or ack: no group stuck or doubled.
 
 load test_helper
 
@@ -196,4 +197,96 @@ kill_at() {
 		[ "$line" = "MOVED_TO $id $((i * 997)) $(md5sum <"m$i" | cut -c1-32)" ]
 	done <ids
 	[ "$i" = 200 ]
+}
+
+# Ordered groups (issue 19): a crash at any system call of a grouped put
+# or of the end of a head's claim leaves the group neither stuck (after
+# mqreap) nor doubled (two of its messages claimable at once).
+
+# drain Q: claim and acknowledge Q's messages one by one, printing their
+# bodies; fails if two were claimable at once.
+drain() {
+	local got= c
+	while c=$(mqget -n 10 "$1"); do
+		[ "$(wc -l <<<"$c")" = 1 ] || { echo "doubled: $c" >&2; return 1; }
+		got="$got$(cat "$c")"
+		mqack "$c" || return 1
+	done
+	echo "$got"
+}
+
+# The system calls a grouped put or ack makes: each is killed at its 1st,
+# 2nd, ... call, until the command runs through.
+SYSCALLS="openat flock write renameat renameat2 unlinkat fsync syncfs getdents64"
+
+@test "SIGKILL at any system call of a grouped ack: the group moves on, once" {
+	local sc when kills=0
+	for sc in $SYSCALLS; do
+		for when in $(seq 12); do
+			rm -rf q
+			mkq q
+			for i in 1 2 3; do echo "$i" | mqput -G g q >/dev/null; done
+			c=$(mqget q)
+			run strace -f -o /dev/null \
+				-e inject="$sc":signal=KILL:when="$when" mqack "$c"
+			[ "$status" = 0 ] && break
+			kills=$((kills + 1))
+			[ "$status" = 137 ]
+			[ "$(ls q/new q/cur | grep -c ,gg)" -le 1 ]
+			# Killed before its ack took: the consumer acks again.
+			[ ! -e "$c" ] || mqack "$c"
+			mqreap q
+			run -0 drain q
+			[ "$output" = 23 ] || { echo "$sc $when: $output"; false; }
+			[ ! -e q/groups/g/.head ]
+		done
+	done
+	echo "crash points: $kills"
+	[ "$kills" -gt 15 ]
+}
+
+@test "SIGKILL at any system call of a put into a held group: neither stuck nor doubled" {
+	local sc when kills=0
+	for sc in $SYSCALLS; do
+		for when in $(seq 12); do
+			rm -rf q
+			mkq q
+			echo 1 | mqput -G g q >/dev/null
+			run strace -f -o /dev/null \
+				-e inject="$sc":signal=KILL:when="$when" mqput -G g q <<<2
+			[ "$status" = 0 ] && break
+			kills=$((kills + 1))
+			[ "$status" = 137 ]
+			mqreap q
+			run -0 drain q
+			[[ $output == 1 || $output == 12 ]] || { echo "$sc $when: $output"; false; }
+			echo 3 | mqput -G g q >/dev/null
+			[ "$(drain q)" = 3 ]
+		done
+	done
+	echo "crash points: $kills"
+	[ "$kills" -gt 15 ]
+}
+
+@test "SIGKILL at any system call of a put into an idle group: neither stuck nor doubled" {
+	local sc when kills=0
+	for sc in $SYSCALLS; do
+		for when in $(seq 12); do
+			rm -rf q
+			mkq q
+			run strace -f -o /dev/null \
+				-e inject="$sc":signal=KILL:when="$when" mqput -G g q <<<1
+			[ "$status" = 0 ] && break
+			kills=$((kills + 1))
+			[ "$status" = 137 ]
+			mqreap q
+			run -0 drain q
+			[[ $output == "" || $output == 1 ]] || { echo "$sc $when: $output"; false; }
+			echo 2 | mqput -G g q >/dev/null
+			echo 3 | mqput -G g q >/dev/null
+			[ "$(drain q)" = 23 ]
+		done
+	done
+	echo "crash points: $kills"
+	[ "$kills" -gt 15 ]
 }

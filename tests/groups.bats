@@ -270,3 +270,108 @@ heads() {
 	[ "$(grep -c '"group":"acct"' <<<"$output")" = 3 ]
 	[ "$(grep -c '"group":null' <<<"$output")" = 1 ]
 }
+
+# like_handler: a Like counter's update, applied without any lock: read
+# the entity's counter, think 1-5 ms, write it back plus one; log the
+# message id and the start and end times (microseconds).
+like_handler() {
+	cat >like.sh <<'SH'
+#!/bin/bash
+read -r e p i
+s=${EPOCHREALTIME/./}
+read -r n <"counters/$e"
+sleep "0.00$((RANDOM % 5 + 1))"
+echo $((n + 1)) >"counters/$e"
+echo "$MQ_ID $s ${EPOCHREALTIME/./} $p $i" >>"logs/$e"
+SH
+	chmod +x like.sh
+}
+
+# The issue's test: 4 producers put 2000 increments of 10 entities (the
+# entity is the group), 4 consumers apply them.  MQ_TEST_NO_GROUPS=1 runs
+# it without -G, to see it fail.
+@test "the Like counter: every counter exact, each entity's log in put order, no overlap" {
+	local g=1 p w e
+	[ -n "${MQ_TEST_NO_GROUPS:-}" ] && g=
+	mkq q
+	like_handler
+	mkdir counters logs
+	for e in 0 1 2 3 4 5 6 7 8 9; do echo 0 >counters/e$e; : >logs/e$e; done
+	for p in 1 2 3 4; do
+		(for i in $(seq 500); do
+			e=e$(((i * 7 + p) % 10))
+			echo "$e $p $i" | mqput ${g:+-G "$e"} q >/dev/null || exit 1
+		done) 3>&- &
+	done
+	pids=
+	for w in 1 2 3 4; do
+		mqwatch q -- ./like.sh 3>&- &
+		pids="$pids $!"
+	done
+	wait_all() {
+		local n=0 f
+		for f in logs/*; do n=$((n + $(wc -l <"$f"))); done
+		[ "$n" -ge 2000 ]
+	}
+	n=0
+	until wait_all || [ $((n += 1)) -gt 3000 ]; do sleep 0.05; done
+	kill -TERM $pids
+	wait $pids || true
+	for e in 0 1 2 3 4 5 6 7 8 9; do
+		echo "e$e: counter $(cat counters/e$e), log $(wc -l <logs/e$e)"
+		[ "$(cat counters/e$e)" = 200 ]
+		[ "$(wc -l <logs/e$e)" = 200 ]
+		# put order: each producer's updates in the order it put them
+		awk '$5 <= last[$4] { print "out of order: " $0; bad = 1 }
+			{ last[$4] = $5 } END { exit bad }' logs/e$e
+		# no overlap: each update starts after the one before it ended
+		sort -n -k2,2 logs/e$e | awk '
+			NR > 1 && $2 < end { print "overlap: " $0; bad = 1 }
+			{ end = $3 } END { exit bad }'
+	done
+	[ "$(count q/new)" = 0 ]
+	[ "$(count q/cur)" = 0 ]
+}
+
+@test "mqwatch -j 4 runs different groups at once and never two of one group" {
+	mkq q
+	cat >h.sh <<'SH'
+#!/bin/bash
+read -r g i
+echo "$g $i ${EPOCHREALTIME/./} start" >>log
+sleep 0.2
+echo "$g $i ${EPOCHREALTIME/./} end" >>log
+SH
+	chmod +x h.sh
+	for i in 1 2 3; do
+		for g in a b c d; do echo "$g $i" | mqput -G "$g" q >/dev/null; done
+	done
+	run -0 mqwatch -j 4 -n 12 q -- ./h.sh
+	[ "$(grep -c end log)" = 12 ]
+	# Per group: in order, one at a time.  Across groups: at once.
+	sort -n -k3,3 log | awk '
+		$4 == "start" { if (run[$1]) bad = 1; run[$1] = 1; n++
+			if (n > most) most = n
+			if ($2 != last[$1] + 1) bad = 1; last[$1] = $2 }
+		$4 == "end" { run[$1] = 0; n-- }
+		END { print "most at once: " most; exit bad || most < 2 }'
+}
+
+@test "a consumer killed holding a group: the group resumes with the same message" {
+	mkq q
+	echo one | mqput -G g q >/dev/null
+	echo two | mqput -G g q >/dev/null
+	sleep 1000 3>&- &
+	owner=$!
+	c=$(mqget -p "$owner" q)
+	run -1 mqget q
+	kill "$owner"
+	wait "$owner" || true
+	# Its owner dead, the claim comes back once MQ_SETTLE_MS old.
+	until_ok mqget q >again
+	[ "$(cat "$(cat again)")" = one ]
+	[ "$(cat again)" != "$c" ]
+	[[ $(cat again) == *,d2,gg,c* ]]
+	mqack "$(cat again)"
+	[ "$(mqget -b q)" = two ]
+}

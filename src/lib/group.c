@@ -486,7 +486,8 @@ mq_group_flush(struct mq_queue *q, int sync)
 		if (r != 0 && err == 0) {
 			err = errno;
 			strlcpy(obj, GROUPS, sizeof(obj));
-		}
+		} else if (r == 0)
+			q->dirty &= ~(1u << MQ_NEW);
 	}
 	if (gfd >= 0)
 		close(gfd);
@@ -497,9 +498,12 @@ mq_group_flush(struct mq_queue *q, int sync)
 	return -1;
 }
 
+/* The queue is closed: heads ended and not yet synced move on now. */
 void
-mq_group_free(struct mq_queue *q)
+mq_group_close(struct mq_queue *q)
 {
+	if (q->ends && q->ends->n > 0)
+		mq_sync(q);
 	if (q->ends) {
 		free(q->ends->e);
 		free(q->ends);

@@ -55,7 +55,7 @@ int mq_group_rejoin(struct mq_queue *, int fromfd, const char *from,
     struct mq_name *);
 void mq_group_ended(struct mq_queue *, const struct mq_name *);
 int mq_group_flush(struct mq_queue *, int sync);
-void mq_group_free(struct mq_queue *);
+void mq_group_close(struct mq_queue *);
 int mq_group_waits(struct mq_queue *, const char *name);
 void mq_group_reap(struct mq_queue *, struct mq_reaper *, long long now);
 void mq_group_admin(struct mq_queue *, struct mq_admin *, long long now);

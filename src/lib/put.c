@@ -246,7 +246,9 @@ mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 		}
 		(*moved)++;
 	}
-	if (*moved > 0 && p->sync && mq_fsync(q->dfd[MQ_NEW]) < 0) {
+	/* Into a held group, nothing entered new/ (group.c syncs its own). */
+	if (*moved > 0 && p->sync && (!p->g || q->dirty & 1u << MQ_NEW) &&
+	    mq_fsync(q->dfd[MQ_NEW]) < 0) {
 		fail(p, "new", "");
 		*unsure = 1;
 		rc = -1;

@@ -121,9 +121,7 @@ mq_close(struct mq_queue *q)
 	int i;
 
 	/* A caller that never synced still moves its groups on. */
-	if (q->ends)
-		mq_sync(q);
-	mq_group_free(q);
+	mq_group_close(q);
 	for (i = 0; i < MQ_NDIRS; i++) {
 		if (q->dfd[i] >= 0)
 			close(q->dfd[i]);
