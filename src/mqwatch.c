@@ -17,11 +17,11 @@
  * mqwatch's claims can be taken back at once without the message being
  * handled twice at the same time.
  *
- * A rate (-r) is one token bucket for the whole pool (rate.c): a claim
- * takes a token, and while there is none the loop neither claims nor
- * listens for arrivals; the next token's time is one more deadline.  The
- * token is spent once the claim is made, so the claims' own times (their
- * deadlines less the timeout) are a whole interval apart.
+ * A rate (-r) is one limit for the whole pool (rate.c): a claim needs a
+ * start allowed, and while none is the loop neither claims nor listens
+ * for arrivals; the time of the next is one more deadline.  It is counted
+ * once the claim is made, so the claims' own times (their deadlines less
+ * the timeout) keep the limit.
  *
  * Without a command, claim paths go to stdout, one at a time: the next
  * message is claimed only once the reader has taken the previous line out
@@ -69,7 +69,7 @@ struct watch {
 	char **cmd;		/* NULL: paths to stdout */
 	size_t njobs;
 	long long timeout, grace, idle, count;
-	struct mq_rate rate;	/* -r; every_us 0: no limit */
+	struct mq_rate rate;	/* -r; n 0: no limit */
 	int logfd, eol, polling;
 	const char *logpath;
 
@@ -358,8 +358,13 @@ claim_jobs(struct watch *W)
 		free = sizeof(c) / sizeof(c[0]);
 	if (W->count > 0 && (long long)free > W->count - W->handed)
 		free = (size_t)(W->count - W->handed);
-	if ((free = mq_rate_allow(&W->rate, now_us(), free)) == 0)
+	if (free == 0)
 		return;
+	/* Not yet: look again at the time the rate allows (next_deadline). */
+	if ((free = mq_rate_allow(&W->rate, now_us(), free)) == 0) {
+		W->more = 1;
+		return;
+	}
 	if (mq_walk_claim(&W->q, &W->walk, free, W->timeout, getpid(), c, &n,
 	    &W->due) < 0) {
 		spool_error(W);
@@ -394,9 +399,12 @@ claim_line(struct watch *W)
 	size_t n;
 	int len;
 
-	if ((W->count > 0 && W->handed >= W->count) ||
-	    !mq_rate_allow(&W->rate, now_us(), 1))
+	if (W->count > 0 && W->handed >= W->count)
 		return;
+	if (!mq_rate_allow(&W->rate, now_us(), 1)) {
+		W->more = 1;
+		return;
+	}
 	if (mq_walk_claim(&W->q, &W->walk, 1, W->timeout, 0, &W->pend.c, &n,
 	    &W->due) < 0) {
 		spool_error(W);
@@ -562,7 +570,7 @@ next_deadline(struct watch *W, long long now, int *listen)
 
 	*listen = !W->stopping && (W->count == 0 || W->handed < W->count) &&
 	    (W->cmd != NULL ? W->running < W->njobs : !W->pend.pid);
-	/* No token: nothing to claim before it, whatever arrives. */
+	/* Rate-limited: nothing to claim before then, whatever arrives. */
 	if (*listen && !mq_rate_allow(&W->rate, now, 1)) {
 		*listen = 0;
 		soonest(&wake, mq_rate_next(&W->rate, now));
@@ -677,7 +685,10 @@ options(struct watch *W, int argc, char *argv[])
 			W->logpath = optarg;
 			break;
 		case 'r':
-			if (mq_rate_parse(optarg, &W->rate) < 0)
+			mq_rate_free(&W->rate);
+			if (mq_rate_parse(optarg, &W->rate) < 0 && errno == ENOMEM)
+				err(MQ_EXIT_TEMP, "malloc");
+			if (W->rate.n == 0)
 				errx(MQ_EXIT_USAGE, "-r %s: bad rate (1 to %d "
 				    "per s, m or h: 60/s)", optarg, MQ_RATE_MAX);
 			break;
@@ -763,6 +774,7 @@ main(int argc, char *argv[])
 	mq_watch_close(W.w);
 	close(W.sfd);
 	mq_walk_free(&W.walk);
+	mq_rate_free(&W.rate);
 	free(W.jobs);
 	free(W.pfd);
 	if (mq_sync(&W.q) < 0)

@@ -35,21 +35,23 @@ most_in_window() {
 	seq 3 | mqput -l -q q
 	run -0 mqwatch -r 60/m -j 3 -t 1h -n 3 q -- sh -c "$STARTS"
 	[ "$(wc -l <starts)" = 3 ]
-	[ "$(most_in_window 1000)" = 1 ]
+	# A start may catch up on a late one, never get ahead of the schedule.
+	awk '{ printf "%.0f\n", $2 }' starts | sort -n >times
+	[ $(($(tail -1 times) - $(head -1 times))) -ge 2000 ]
 }
 
 @test "-r paces the paths printed without a command too" {
 	mkq q
 	seq 4 | mqput -l -q q
-	run -0 --separate-stderr mqwatch -r 10/s -t 1h -n 4 q
+	run -0 --separate-stderr mqwatch -r 2/s -t 1h -n 4 q
 	[ "${#lines[@]}" = 4 ]
 	for m in "${lines[@]}"; do
 		echo "x $(stat -c %.3Y "$m" | tr -d .)"
 	done >starts
-	[ "$(most_in_window 100)" = 1 ]
+	[ "$(most_in_window 1000)" = 2 ]
 }
 
-@test "waiting for a token, mqwatch sleeps: one wake-up a message, however many arrive" {
+@test "waiting to be allowed a start, mqwatch sleeps: one wake-up a message, however many arrive" {
 	mkq q
 	seq 3 | mqput -l -q q
 	# A busy wait, or arrivals waking it, would be thousands of ppolls.
@@ -62,14 +64,14 @@ most_in_window() {
 
 @test "a bad rate is a usage error (status 2)" {
 	mkq q
-	for r in 0/s 1000001/s 5/d 5/ /s x -1/s 1.5/s '' 60/S; do
+	for r in 0/s 100001/s 5/d 5/ /s x -1/s 1.5/s '' 60/S; do
 		run -2 --separate-stderr mqwatch -r "$r" q -- true
 		[[ $stderr == "mqwatch: -r $r: bad rate"* ]]
 	done
 	run -2 --separate-stderr mqwatch -r
 	[[ $stderr == *"usage: mqwatch "*"[-r rate]"* ]]
 	# The units that are: per second (or none), minute, hour.
-	for r in 60 60/s 60/m 1/h 1000000/s; do
+	for r in 60 60/s 60/m 1/h 100000/s; do
 		run -1 mqwatch -r "$r" -i 100ms q -- true
 	done
 }

@@ -278,12 +278,16 @@ void mq_reap_unlock(int fd);
 int mq_paused(struct mq_queue *);
 
 /* rate.c: a consumer's rate limit (mqwatch -r); pure, times in us */
-#define MQ_RATE_MAX 1000000	/* per period: 1 us apart per second */
+#define MQ_RATE_MAX 100000	/* starts per period */
 struct mq_rate {
-	long long every_us;	/* the interval between starts; 0: no limit */
-	long long next_us;	/* the next token's time */
+	size_t n;		/* starts per period; 0: no limit */
+	long long period_us, every_us;
+	long long next_us;	/* the bucket's next token */
+	long long *log;		/* the last n starts, from log[first] */
+	size_t first, used;
 };
 int mq_rate_parse(const char *, struct mq_rate *);
+void mq_rate_free(struct mq_rate *);
 size_t mq_rate_allow(struct mq_rate *, long long now, size_t want);
 void mq_rate_spend(struct mq_rate *, long long now, size_t n);
 long long mq_rate_next(struct mq_rate *, long long now);

@@ -1,21 +1,26 @@
 /*
  * rate.c: a consumer's rate limit (mqwatch -r): "60/s", "600/m", "100/h".
  *
- * A token bucket that holds one token, refilled every period/n: the
- * generic cell rate algorithm with no burst tolerance.  Starts are thus at
- * least period/n apart, and no window of one period, wherever it lies,
- * holds more than n of them: what a service that "handles 60 a second"
- * needs, where a bucket of 60 tokens would let 60 through at once after a
- * quiet spell, then 59 more within that same second.
+ * Two rules, both needed for a start:
  *
- * The interval is rounded up to the microsecond, so the rounding errs on
- * the slow side (60/s: 16667 us, 0.002% under the limit).  A start later
- * than its token (the caller's loop was busy) does not let the next one
- * come sooner: the lost time is lost, never made up by a burst.
+ *  - a token bucket of one token, refilled every period/n on a fixed
+ *    schedule that a late start does not move: a start that came late
+ *    (the caller's loop was busy: a slow fsync, a loaded machine) is
+ *    followed by the next one on time, so the rate is kept, not lost a
+ *    little at every late wake-up (with the refill counted from each
+ *    start, 60/s gave 50 a second on a machine with a load of 12).  A
+ *    start more than an interval late (after a quiet spell) begins a new
+ *    schedule: a quiet spell stores nothing, there is no burst;
+ *  - a log of the last n starts: a start is allowed only when the n-th
+ *    before it is a whole period old.  So no window of one period,
+ *    wherever it lies, ever holds more than n starts, which catching up
+ *    on the schedule alone could pass by one.
+ *
+ * The interval is rounded up to the microsecond (60/s: 16667 us).
  *
  * Pure: no clock, no I/O.  The caller passes the time (us, any clock that
- * that should only move forward; one stepped back is caught: a token is
- * never further away than one interval).
+ * should only move forward; one stepped back is caught: the log is
+ * forgotten and the next start is one interval on).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,7 +28,7 @@
 
 #include "mq-internal.h"
 
-/* "N/s", "N/m", "N/h", or a bare N (per second); N from 1 to 1000000. */
+/* "N/s", "N/m", "N/h", or a bare N (per second); N from 1 to MQ_RATE_MAX. */
 int
 mq_rate_parse(const char *s, struct mq_rate *r)
 {
@@ -36,6 +41,7 @@ mq_rate_parse(const char *s, struct mq_rate *r)
 	long long n;
 	size_t i;
 
+	memset(r, 0, sizeof(*r));
 	if (*s < '0' || *s > '9')
 		goto bad;
 	errno = 0;
@@ -45,8 +51,11 @@ mq_rate_parse(const char *s, struct mq_rate *r)
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].u) != 0)
 			continue;
+		if ((r->log = calloc((size_t)n, sizeof(*r->log))) == NULL)
+			return -1;
+		r->n = (size_t)n;
+		r->period_us = units[i].us;
 		r->every_us = (units[i].us + n - 1) / n;
-		r->next_us = 0;
 		return 0;
 	}
 bad:
@@ -54,44 +63,69 @@ bad:
 	return -1;
 }
 
-/*
- * A token further off than one interval means the clock was stepped back:
- * it is put one interval from now, not left to wait for the step's length.
- */
-static void
-rewind_check(struct mq_rate *r, long long now)
+void
+mq_rate_free(struct mq_rate *r)
 {
-	if (r->next_us > now + r->every_us)
+	free(r->log);
+	memset(r, 0, sizeof(*r));
+}
+
+/* A start later than now, or a token too far off: the clock went back. */
+static void
+stepped_back(struct mq_rate *r, long long now)
+{
+	if (r->next_us > now + r->every_us || (r->used > 0 &&
+	    r->log[(r->first + r->used - 1) % r->n] > now)) {
+		r->used = 0;
 		r->next_us = now + r->every_us;
+	}
+}
+
+/* When the next start may be: the token's time, or the log's. */
+static long long
+next(const struct mq_rate *r)
+{
+	long long at = r->next_us;
+
+	if (r->used == r->n && r->log[r->first] + r->period_us > at)
+		at = r->log[r->first] + r->period_us;
+	return at;
 }
 
 /* How many of want may start now: all without a limit, else 1 or 0. */
 size_t
 mq_rate_allow(struct mq_rate *r, long long now, size_t want)
 {
-	if (r->every_us == 0 || want == 0)
+	if (r->n == 0 || want == 0)
 		return want;
-	rewind_check(r, now);
-	return now >= r->next_us ? 1 : 0;
+	stepped_back(r, now);
+	return now >= next(r) ? 1 : 0;
 }
 
-/* n started at now: the next token is n intervals on. */
+/* k started at now: each takes the token and a place in the log. */
 void
-mq_rate_spend(struct mq_rate *r, long long now, size_t n)
+mq_rate_spend(struct mq_rate *r, long long now, size_t k)
 {
-	if (r->every_us == 0 || n == 0)
+	if (r->n == 0)
 		return;
-	rewind_check(r, now);
-	r->next_us = (r->next_us > now ? r->next_us : now) +
-	    (long long)n * r->every_us;
+	stepped_back(r, now);
+	while (k-- > 0) {
+		r->next_us = now - r->next_us <= r->every_us ?
+		    r->next_us + r->every_us : now + r->every_us;
+		if (r->used == r->n)
+			r->first = (r->first + 1) % r->n;
+		else
+			r->used++;
+		r->log[(r->first + r->used - 1) % r->n] = now;
+	}
 }
 
-/* When the next token comes (us; at or before now: there is one). */
+/* When the next start may be (us; at or before now: now). */
 long long
 mq_rate_next(struct mq_rate *r, long long now)
 {
-	if (r->every_us == 0)
+	if (r->n == 0)
 		return now;
-	rewind_check(r, now);
-	return r->next_us;
+	stepped_back(r, now);
+	return next(r) > now ? next(r) : now;
 }
