@@ -206,3 +206,12 @@ install-systemd:
 	install -m 644 systemd/mq.sysusers $(DESTDIR)$(SYSUSERSDIR)/mq.conf
 	install -m 644 systemd/mq.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mq.conf
 .PHONY: install-systemd
+
+# Issue 23: the cases of the source documents, each a script of examples/
+# that narrates and ends with its verdict (SCENARIO name: ok); make check
+# runs them at SCALE=20 (tests/scenarios.bats).
+SCENARIOS = surge
+scenarios: deps all
+	@sh examples/run.sh $(SCENARIOS:%=examples/%.sh)
+
+.PHONY: scenarios

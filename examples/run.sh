@@ -1,0 +1,21 @@
+#!/bin/sh
+# examples/run.sh (make scenarios): run each scenario script given, and
+# print its verdict line, one line each; a failed scenario's whole
+# narration follows its verdict.  Exits 1 if any failed.
+status=0
+for s; do
+	out=$(sh "$s" 2>&1)
+	rc=$?
+	v=${out##*
+}
+	case $v in
+	"SCENARIO "*": ok") [ "$rc" = 0 ] || v="$v (but exit $rc)" ;;
+	"SCENARIO "*) ;;
+	*) v="SCENARIO ${s##*/}: FAILED: no verdict (exit $rc)" ;;
+	esac
+	echo "$v"
+	case $v in *": ok") continue ;; esac
+	status=1
+	printf '%s\n' "$out" | sed 's/^/	| /'
+done
+exit "$status"

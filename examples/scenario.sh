@@ -1,0 +1,78 @@
+# examples/scenario.sh: what every scenario of examples/ shares; sourced,
+# not run.  It puts the repository's bin/ first on PATH when there is one
+# (so `make scenarios` runs the tools just built), makes a scratch
+# directory and works in it, and gives the few helpers the scripts use:
+#
+#	say TEXT	narrate one line
+#	fail WHY	note a failed check; the verdict will say the first
+#	verdict		print "SCENARIO name: ok" (exit 0), or
+#			"SCENARIO name: FAILED: why" (exit 1)
+#	n_of DIR	the number of entries in DIR (hidden ones aside)
+#	n_lines FILE	the number of lines of FILE (0 if there is none)
+#	scaled N	N times SCALE percent, at least 1
+#	bg CMD ...	start CMD in the background; stopped at the end
+#	until_true SECONDS CMD ...  a bounded poll: CMD every 0.1 s until it
+#			succeeds; false after SECONDS
+#
+# SCALE (percent, 100 by default) shrinks the long scenarios: make check
+# runs them at SCALE=20.  KEEP=1 keeps the scratch directory, to look at
+# the queues with ls and cat afterwards.  Besides mq's tools the scenarios
+# use the shell, ls, cat, and mkdir, rm, seq and sleep.
+set -u
+scenario=${0##*/}
+scenario=${scenario%.sh}
+case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+[ -x "$here/../bin/mqput" ] && PATH=$(cd "$here/../bin" && pwd):$PATH
+SCALE=${SCALE:-100}
+why=
+pids=
+
+work=${TMPDIR:-/tmp}/mq-$scenario.$$
+mkdir "$work" && cd "$work" || exit 1
+finish() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	wait
+	cd / || return
+	if [ "${KEEP:-0}" = 1 ]; then echo "(kept: $work)"; else rm -rf "$work"; fi
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '  %s\n' "$*"; }
+fail() { [ -n "$why" ] || why=$*; }
+verdict() {
+	if [ -z "$why" ]; then
+		echo "SCENARIO $scenario: ok"
+		exit 0
+	fi
+	echo "SCENARIO $scenario: FAILED: $why"
+	exit 1
+}
+
+n_of() {
+	n=0
+	for f in "$1"/*; do [ -e "$f" ] && n=$((n + 1)); done
+	echo "$n"
+}
+n_lines() {
+	n=0
+	[ -f "$1" ] && while IFS= read -r _; do n=$((n + 1)); done <"$1"
+	echo "$n"
+}
+scaled() {
+	n=$(($1 * SCALE / 100))
+	[ "$n" -ge 1 ] && echo "$n" || echo 1
+}
+bg() {
+	"$@" &
+	pids="$pids $!"
+}
+until_true() {
+	t=$(($1 * 10))
+	shift
+	until "$@"; do
+		t=$((t - 1))
+		[ "$t" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bats
+# The scenarios of examples/ (make scenarios), scaled down (SCALE percent):
+# each says ok as its last line and exits 0; the runner prints one verdict
+# a scenario and fails when one does.
+load test_helper
+
+# scenario NAME: run examples/NAME.sh at SCALE=20; its verdict must be ok.
+scenario() {
+	run env SCALE=20 TMPDIR="$BATS_TEST_TMPDIR" sh "$MQ_ROOT/examples/$1.sh"
+	echo "$output"
+	[ "$status" = 0 ]
+	[ "${lines[${#lines[@]} - 1]}" = "SCENARIO $1: ok" ]
+	# Its scratch directory is gone.
+	[ -z "$(ls -d "$BATS_TEST_TMPDIR"/mq-"$1".* 2>/dev/null)" ]
+}
+
+@test "surge: 100 a second into a service of 60, max_length holds, the rate limit holds, nothing lost" {
+	scenario surge
+	[[ $output == *"handled per second:"* ]]
+}
+
+@test "the runner prints one verdict a scenario and fails with the one that failed" {
+	printf '#!/bin/sh\necho "  narrating"\necho "SCENARIO good: ok"\n' >good.sh
+	printf '#!/bin/sh\necho "  narrating"\necho "SCENARIO bad: FAILED: 2 of 3"\nexit 1\n' >bad.sh
+	printf '#!/bin/sh\necho "SCENARIO liar: ok"\nexit 3\n' >liar.sh
+	printf '#!/bin/sh\nexit 0\n' >mute.sh
+	run -0 sh "$MQ_ROOT/examples/run.sh" good.sh
+	[ "$output" = "SCENARIO good: ok" ]
+	run -1 sh "$MQ_ROOT/examples/run.sh" good.sh bad.sh liar.sh mute.sh
+	[ "${lines[0]}" = "SCENARIO good: ok" ]
+	[ "${lines[1]}" = "SCENARIO bad: FAILED: 2 of 3" ]
+	[[ ${lines[2]} == *"| "*narrating ]]
+	[ "${lines[4]}" = "SCENARIO liar: ok (but exit 3)" ]
+	[[ $output == *"SCENARIO mute.sh: FAILED: no verdict (exit 0)"* ]]
+}
+
+@test "make scenarios runs every scenario of the Makefile, and each file of examples/ is one" {
+	local s listed
+	listed=$(make -s -C "$MQ_ROOT" -f Makefile -f - list-scenarios <<<'list-scenarios: ; @echo $(SCENARIOS)')
+	for s in "$MQ_ROOT"/examples/*.sh; do
+		s=${s##*/} s=${s%.sh}
+		case $s in scenario|run) continue ;; esac
+		[[ " $listed " == *" $s "* ]] || { echo "not in SCENARIOS: $s"; return 1; }
+	done
+}
