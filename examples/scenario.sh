@@ -10,7 +10,9 @@
 #	n_of DIR	the number of entries in DIR (hidden ones aside)
 #	n_lines FILE	the number of lines of FILE (0 if there is none)
 #	scaled N	N times SCALE percent, at least 1
-#	bg CMD ...	start CMD in the background; stopped at the end
+#	bg CMD ...	start CMD in the background ($! its pid); stopped
+#			(SIGTERM) at the end, unless stopped before with
+#	stop PID [SIG]	send it SIGTERM (or SIG), and wait for it to end
 #	until_true SECONDS CMD ...  a bounded poll: CMD every 0.1 s until it
 #			succeeds; false after SECONDS
 #
@@ -66,6 +68,10 @@ scaled() {
 bg() {
 	"$@" &
 	pids="$pids $!"
+}
+stop() {
+	kill -s "${2:-TERM}" "$1" && wait "$1" 2>/dev/null
+	pids=$(for p in $pids; do [ "$p" = "$1" ] || echo "$p"; done)
 }
 until_true() {
 	t=$(($1 * 10))

@@ -19,6 +19,21 @@ scenario() {
 	[[ $output == *"handled per second:"* ]]
 }
 
+@test "orders: one event, two services; the invoice service down a while catches up; one e-mail and one invoice an order" {
+	scenario orders
+	[[ $output == *"the invoice service is back"* ]]
+}
+
+@test "uploads: four pools of workers on a topic; a 1080p pool killed mid-job, its job redone, every output once" {
+	scenario uploads
+	[[ $output == *"again after the kill: upload-"* ]]
+}
+
+@test "retention: TTL and retention days pass with faketime; mqreap deletes what is due, no sooner" {
+	scenario retention
+	[[ $output == *"day 11: 0 waiting, 0 in done/"* ]]
+}
+
 @test "the runner prints one verdict a scenario and fails with the one that failed" {
 	printf '#!/bin/sh\necho "  narrating"\necho "SCENARIO good: ok"\n' >good.sh
 	printf '#!/bin/sh\necho "  narrating"\necho "SCENARIO bad: FAILED: 2 of 3"\nexit 1\n' >bad.sh
