@@ -29,6 +29,11 @@ scenario() {
 	[[ $output == *"again after the kill: upload-"* ]]
 }
 
+@test "likes: concurrent likes of a few posts, ordered groups: every counter exact, each client's likes in order" {
+	scenario likes
+	[[ $output == *"with groups: counters"*", $((4 * 8)) in all"* ]]
+}
+
 @test "retention: TTL and retention days pass with faketime; mqreap deletes what is due, no sooner" {
 	scenario retention
 	[[ $output == *"day 11: 0 waiting, 0 in done/"* ]]
