@@ -6,7 +6,9 @@
 #	BENCH_QUICK=1 make bench	fewer and smaller runs, for iteration
 #	BENCH_OUT=FILE			also write the table to FILE
 #	BENCH_SECTIONS="a d"		only these of a b c d m
-#					(and s, g: bench/stat.sh, bench/cluster.sh)
+#					(and s, t, o, g: bench/stat.sh,
+#					bench/topics.sh, bench/groups.sh,
+#					bench/cluster.sh)
 #
 # Every figure is the median of several runs after a warm-up, and compared
 # as a ratio within this run: the machines are shared and noisy.  As root it
@@ -540,6 +542,15 @@ case " ${BENCH_SECTIONS:-a b c d s t} " in *" t "*)
 	TOPICS_N=$TOPICS_N TOPICS_RUNS=$RUNS sh bench/topics.sh "$W/ext4" >"$W/topics"
 esac
 
+# --- (o) ordered groups: bench/groups.sh (issue 19) ---------------------
+case " ${BENCH_SECTIONS:-a b c d s t o} " in *" o "*)
+	echo "bench: (o) ordered groups" >&2
+	[ "${BENCH_QUICK:-0}" = 1 ] && export GROUPS_N="${GROUPS_N:-200}" \
+		GROUPS_WATCH="${GROUPS_WATCH:-50}" GROUPS_BIG="${GROUPS_BIG:-100000}" \
+		GROUPS_CALLS="${GROUPS_CALLS:-50}"
+	GROUPS_RUNS=$RUNS sh bench/groups.sh "$W/ext4" >"$W/groups"
+esac
+
 # --- (g) across hosts on GlusterFS: bench/cluster.sh (issue 9) ---------
 case " ${BENCH_SECTIONS:-a b c d s g} " in *" g "*)
 	echo "bench: (g) GlusterFS, one host and two" >&2
@@ -554,5 +565,6 @@ esac
 	awk -v ncpu="$(nproc)" -f bench/table.awk "$R"
 	[ ! -s "$W/stat" ] || { echo; echo "(s) mqstat: stat N WHO seconds"; cat "$W/stat"; }
 	[ ! -s "$W/topics" ] || { echo; echo "(t) mqpub, mqput -K, limits: one process each, durable"; cat "$W/topics"; }
+	[ ! -s "$W/groups" ] || { echo; echo "(o) ordered groups: o.CASE WHO COUNT seconds"; cat "$W/groups"; }
 	[ ! -s "$W/cluster" ] || { echo; cat "$W/cluster"; }
 } | tee "${BENCH_OUT:-/dev/null}"

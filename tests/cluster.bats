@@ -124,3 +124,42 @@ n=${CLUSTER_N:-60}
 settled() {
 	[ $(($(date +%s) - $(stat -c %Z "$1"))) -ge 3 ]
 }
+
+@test "ordered groups across two hosts: the Like counter exact, in put order, never two updates of an entity at once" {
+	. "$MQ_ROOT/tests/cluster/fs.sh"
+	mqput -c -l "$GL/m1/like" </dev/null
+	echo 'poll = 100ms' >>"$GL/m1/like/config"
+	# The counters and logs on local disk: the application's store.
+	mkdir counters logs
+	for e in 0 1 2 3 4; do echo 0 >"counters/e$e"; : >"logs/e$e"; done
+	pids=
+	for h in 1 2; do
+		gl_host "host$h" 'for i in $(seq 40); do
+		    e=e$(((i * 3 + '$h') % 5))
+		    echo "$e '$h' $i" | mqput -q -G "$e" '"$GL/m$h/like"' || exit 1
+		done' 3>&- &
+		pids="$pids $!"
+		gl_host "host$h" "mqwatch -i 5s -j 2 $GL/m$h/like -- $MQ_ROOT/tests/like.sh" 3>&- &
+		pids="$pids $!"
+	done
+	wait $pids
+	for e in 0 1 2 3 4; do like_check "e$e" 16; done
+	[ "$(count "$GL/m1/like/new")" = 0 ]
+	[ "$(count "$GL/m1/like/cur")" = 0 ]
+}
+
+@test "a group held by a claim on another host resumes with the same message at its deadline" {
+	. "$MQ_ROOT/tests/cluster/fs.sh"
+	mqput -c -l "$GL/m1/gdl" </dev/null
+	echo 'poll = 100ms' >>"$GL/m1/gdl/config"
+	echo one | mqput -q -G g "$GL/m1/gdl"
+	echo two | mqput -q -G g "$GL/m1/gdl"
+	# hostB claims the head and is gone: only its deadline frees it.
+	m=$(gl_host hostB "mqget -t 3s $GL/m2/gdl")
+	run -1 gl_host hostA "mqget $GL/m1/gdl"
+	c=$(gl_host hostA "mqget -w 30s $GL/m1/gdl")
+	[ "$(cat "$c")" = one ]
+	[[ $c == *,d2,gg,c* ]]
+	gl_host hostA "mqack $c"
+	[ "$(gl_host hostB "mqget -b -w 10s $GL/m2/gdl")" = two ]
+}

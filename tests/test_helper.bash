@@ -59,3 +59,17 @@ until_ok() {
 has_fd() {
 	ls -l "/proc/$1/fd" 2>/dev/null | grep -q "$2"
 }
+
+# like_check ENTITY N: after tests/like.sh ran, the entity's counter is N,
+# its log has N updates, each producer's in the order it put them, and no
+# two of them overlapped in time.
+like_check() {
+	echo "$1: counter $(cat "counters/$1"), log $(wc -l <"logs/$1")"
+	[ "$(cat "counters/$1")" = "$2" ] || return 1
+	[ "$(wc -l <"logs/$1")" = "$2" ] || return 1
+	awk '$5 <= last[$4] { print "out of order: " $0; bad = 1 }
+		{ last[$4] = $5 } END { exit bad }' "logs/$1" || return 1
+	sort -n -k2,2 "logs/$1" | awk '
+		NR > 1 && $2 < end { print "overlap: " $0; bad = 1 }
+		{ end = $3 } END { exit bad }'
+}

@@ -10,19 +10,20 @@
  * the claim path knows nothing of groups (a head is an ordinary message).
  *
  *	groups/KEY/NAME		waiting behind the head, oldest first
- *	groups/KEY/.head	the head's name as it entered new/; its id
- *				(before the first comma) names the claim
- *				that holds the group: ls cur/ID,*
+ *	groups/KEY/.head/NAME	the head: an empty file named as the head
+ *				entered new/; its id (before the first
+ *				comma) names the claim that holds the
+ *				group: ls cur/ID,*; none while it is idle
  *	groups/KEY/.lock	flock'ed by every change of the group
  *
  * The rules:
- *	put, group idle (no .head)	.head names it, then it enters new/
+ *	put, group idle (no head)	.head/ names it, then it enters new/
  *	put, group held			into groups/KEY/, at the back
  *	the head's claim ends (acknowledged, dead letter, TTL, purged, moved)
  *					the oldest of groups/KEY/ becomes the
  *					head: .head names it, then it is
  *					renamed into new/ (inotify wakes the
- *					consumers); none left: .head removed
+ *					consumers); none left: .head/ empty
  *	the head released, its claim expired, its owner dead
  *					back to new/, still the head; a
  *					delayed head holds the group
@@ -63,8 +64,8 @@
 
 #define GROUPS "groups"
 #define HEAD ".head"
-#define HEAD_NEW ".head.new"
 #define LOCK ".lock"
+#define GROUP_IDLE_MS (3600LL * 1000) /* then mqreap removes an idle group */
 
 /* Heads that ended, for mq_group_flush to move their groups on. */
 struct mq_ends {
@@ -119,7 +120,8 @@ groups_dir(struct mq_queue *q, int create)
 struct mq_group {
 	struct mq_queue *q;
 	char key[MQ_FIELD_MAX + 1];
-	int gfd, lockfd;
+	int gfd, lockfd, headfd; /* groups/KEY/, .lock, .head/ */
+	char cur[MQ_NAME_MAX + 1]; /* the name in .head/, as last seen */
 	int held;		/* it has a head */
 	int behind;		/* messages entered groups/KEY/: sync it */
 };
@@ -127,6 +129,9 @@ struct mq_group {
 static void
 unlock(struct mq_group *g)
 {
+	if (g->headfd >= 0)
+		close(g->headfd);
+	g->headfd = -1;
 	if (g->lockfd >= 0)
 		close(g->lockfd);
 	if (g->gfd >= 0)
@@ -145,14 +150,15 @@ lock_once(struct mq_queue *q, int sfd, struct mq_group *g, int create,
 		return -1;
 	g->gfd = openat(sfd, g->key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
+	/* Gone meanwhile (ESTALE: removed by another client): again. */
 	if (g->gfd < 0)
-		return errno == ENOENT && create ? 0 : -1;
+		return (errno == ENOENT && create) || errno == ESTALE ? 0 : -1;
 	/* In a group queue any member may move a group on. */
 	g->lockfd = openat(g->gfd, LOCK, O_RDWR | (create ? O_CREAT : 0) |
 	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 	    q->fmode & 0040 ? 0660 : q->fmode);
 	if (g->lockfd < 0)
-		return errno == ENOENT && create ? 0 : -1;
+		return (errno == ENOENT && create) || errno == ESTALE ? 0 : -1;
 	if (flock(g->lockfd, LOCK_EX | (nonblock ? LOCK_NB : 0)) < 0)
 		return -1;
 	/* Still the group's lock, in the group's directory? */
@@ -160,7 +166,7 @@ lock_once(struct mq_queue *q, int sfd, struct mq_group *g, int create,
 		return -1;
 	if (fstatat(g->gfd, LOCK, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    fstatat(sfd, g->key, &d, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -1;
+		return errno == ENOENT || errno == ESTALE ? 0 : -1;
 	return same_file(&a, &b) && same_file(&c, &d);
 }
 
@@ -177,7 +183,7 @@ lock_group(struct mq_queue *q, const char *key, int create, int nonblock,
 
 	memset(g, 0, sizeof(*g));
 	g->q = q;
-	g->gfd = g->lockfd = -1;
+	g->gfd = g->lockfd = g->headfd = -1;
 	strlcpy(g->key, key, sizeof(g->key));
 	if ((sfd = groups_dir(q, create)) < 0)
 		return fail(q, NULL, NULL);
@@ -195,56 +201,97 @@ lock_group(struct mq_queue *q, const char *key, int create, int nonblock,
 	return fail(q, key, NULL);
 }
 
-/* .head: 1 with its name in buf ("" if unreadable), 0 none, -1 error. */
+/*
+ * .head/, opened (made if missing) on first use under the lock.  The head
+ * is the name of the one empty file in it, not the contents of a file:
+ * clients of a network file system see each other's directory entries at
+ * once, but may read a file's old data for a second (GlusterFS does, even
+ * with O_DIRECT, and gives ESTALE for a name replaced meanwhile).
+ */
+static int
+head_dir(struct mq_group *g)
+{
+	int made = 0;
+
+	if (g->headfd >= 0)
+		return 0;
+	if (mkdirat(g->gfd, HEAD, g->q->fmode & 0040 ? 02770 : 0700) == 0)
+		made = 1;
+	else if (errno != EEXIST)
+		return fail(g->q, g->key, HEAD);
+	if (made && g->q->fmode & 0040)
+		fchmodat(g->gfd, HEAD, 02770, 0);
+	g->headfd = openat(g->gfd, HEAD, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (g->headfd < 0)
+		return fail(g->q, g->key, HEAD);
+	/* Its entry must last as the head it will name. */
+	if (made && g->q->cfg.sync && mq_fsync(g->gfd) < 0)
+		return fail(g->q, g->key, NULL);
+	return 0;
+}
+
+/* The head: 1 with its name in buf, 0 none (idle), -1 error. */
 static int
 read_head(struct mq_group *g, char *buf, size_t len)
 {
-	ssize_t n;
-	int fd, e;
+	struct dirent *d;
+	DIR *dp;
+	int fd;
 
-	buf[0] = '\0';
-	fd = openat(g->gfd, HEAD, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : fail(g->q, g->key, HEAD);
-	n = read(fd, buf, len - 1);
-	e = errno;
-	close(fd);
-	if (n < 0) {
+	buf[0] = g->cur[0] = '\0';
+	if (head_dir(g) < 0)
+		return -1;
+	if ((fd = dup(g->headfd)) < 0 || (dp = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return fail(g->q, g->key, HEAD);
+	}
+	rewinddir(dp);
+	while ((errno = 0, d = readdir(dp)) != NULL)
+		if (d->d_name[0] != '.' || (strcmp(d->d_name, ".") != 0 &&
+		    strcmp(d->d_name, "..") != 0))
+			break;
+	if (d == NULL && errno != 0) {
+		int e = errno;
+		closedir(dp);
 		errno = e;
 		return fail(g->q, g->key, HEAD);
 	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (!mq_name_safe(buf))
-		buf[0] = '\0';
+	if (d != NULL)
+		strlcpy(g->cur, d->d_name, sizeof(g->cur));
+	closedir(dp);
+	if (d == NULL)
+		return 0;
+	/* Not a name a message could have: a head not to be trusted. */
+	strlcpy(buf, mq_name_safe(g->cur) ? g->cur : "", len);
 	return 1;
 }
 
-/* .head names name: written whole (tmp, rename), synced if sync. */
+/*
+ * The head becomes name ("": none, the group is idle), synced if sync: its
+ * marker made, renamed from the last head's, or removed.  Each is one
+ * atomic change of .head/, so it never holds two names.
+ */
 static int
 write_head(struct mq_group *g, const char *name, int sync)
 {
-	char line[MQ_NAME_MAX + 2];
-	int fd, n;
+	int fd, r = 0;
 
-	n = snprintf(line, sizeof(line), "%s\n", name);
-	fd = openat(g->gfd, HEAD_NEW, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, g->q->fmode & 0040 ? 0660 : g->q->fmode);
-	if (fd < 0)
-		return fail(g->q, g->key, HEAD_NEW);
-	if (mq_write_all(fd, line, (size_t)n) < 0 ||
-	    (sync && mq_fsync(fd) < 0)) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return fail(g->q, g->key, HEAD_NEW);
-	}
-	if (close(fd) < 0)
-		return fail(g->q, g->key, HEAD_NEW);
-	if (renameat(g->gfd, HEAD_NEW, g->gfd, HEAD) < 0 ||
-	    (sync && mq_fsync(g->gfd) < 0))
+	if (head_dir(g) < 0)
+		return -1;
+	if (strcmp(g->cur, name) == 0)
+		return 0;
+	if (name[0] == '\0')
+		r = unlinkat(g->headfd, g->cur, 0);
+	else if (g->cur[0])
+		r = renameat(g->headfd, g->cur, g->headfd, name);
+	else if ((fd = openat(g->headfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, g->q->fmode)) < 0 || close(fd) < 0)
+		r = -1;
+	if (r < 0 || (sync && mq_fsync(g->headfd) < 0))
 		return fail(g->q, g->key, HEAD);
+	strlcpy(g->cur, name, sizeof(g->cur));
 	return 0;
 }
 
@@ -302,8 +349,13 @@ finish(struct mq_group *g, const char *head)
 	if (head[0] == '\0' || faccessat(g->gfd, head, F_OK,
 	    AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
+	/*
+	 * Gone (ENOENT), or in new/ already (EEXIST): another client of a
+	 * network file system moved it, and ours still had its old entry.
+	 */
 	if (mq_rename_fresh(g->gfd, head, q->dfd[MQ_NEW], head) < 0)
-		return fail(q, g->key, head);
+		return errno == ENOENT || errno == EEXIST ? 0 :
+		    fail(q, g->key, head);
 	q->dirty |= 1u << MQ_NEW;
 	return 1;
 }
@@ -323,9 +375,7 @@ advance(struct mq_group *g)
 	if ((r = oldest(g, next, sizeof(next))) < 0)
 		return -1;
 	if (r == 0) {
-		if (unlinkat(g->gfd, HEAD, 0) < 0 && errno != ENOENT)
-			return fail(g->q, g->key, HEAD);
-		return 0;
+		return write_head(g, "", 0);
 	}
 	if (write_head(g, next, 0) < 0)
 		return -1;
@@ -379,7 +429,7 @@ mq_group_enter(struct mq_group *g, int fromfd, const char *from,
 		return -1;
 	if (mq_rename_fresh(fromfd, from, q->dfd[MQ_NEW], name) < 0) {
 		e = errno;
-		unlinkat(g->gfd, HEAD, 0);
+		write_head(g, "", 0);
 		snprintf(q->errobj, sizeof(q->errobj), "new/%s", name);
 		errno = e;
 		return -1;
@@ -665,16 +715,20 @@ reap_idle(struct mq_group *g, int sfd, struct mq_reaper *r, long long now)
 {
 	struct stat st;
 
-	/* Not one in use a moment ago: it would only be made again. */
+	/*
+	 * Not one in use lately: it would only be made again, and another
+	 * client of a network file system may still have its name cached.
+	 */
 	if (fstat(g->gfd, &st) < 0)
 		return -1;
-	if (mq_mtime_ms(&st) + MQ_SETTLE_MS > now)
+	if (mq_mtime_ms(&st) + GROUP_IDLE_MS > now)
 		return 0;
 	r->act(r, "remove", MQ_GROUPS, g->key, MQ_GROUPS, NULL, "idle");
 	if (r->dryrun)
 		return 0;
 	/* A put waiting for our lock finds it gone and makes it again. */
-	unlinkat(g->gfd, HEAD_NEW, 0);
+	if (unlinkat(g->gfd, HEAD, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return -1;
 	if (unlinkat(g->gfd, LOCK, 0) < 0)
 		return -1;
 	if (unlinkat(sfd, g->key, AT_REMOVEDIR) < 0 && errno != ENOTEMPTY &&
@@ -927,7 +981,7 @@ mq_group_admin(struct mq_queue *q, struct mq_admin *a, long long now)
 }
 
 /*
- * For mqstat: groups held (with a .head) and the messages waiting behind
+ * For mqstat: groups held (a name in .head/) and the messages waiting behind
  * them, counted without a lock (figures, not a snapshot).
  */
 int
@@ -936,7 +990,7 @@ mq_group_stat(struct mq_queue *q, unsigned long long *held,
 {
 	char **keys, **names;
 	size_t i, nk, n;
-	int sfd, gfd, r = 0;
+	int sfd, gfd, hfd, r = 0;
 
 	*held = *behind = 0;
 	if ((sfd = groups_dir(q, 0)) < 0)
@@ -950,8 +1004,14 @@ mq_group_stat(struct mq_queue *q, unsigned long long *held,
 		    O_NOFOLLOW | O_CLOEXEC);
 		if (gfd < 0)
 			continue;
-		if (faccessat(gfd, HEAD, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			(*held)++;
+		if ((hfd = openat(gfd, HEAD, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			if (names_in(hfd, &names, &n) == 0) {
+				*held += n > 0;
+				names_free(names, n);
+			}
+			close(hfd);
+		}
 		if (names_in(gfd, &names, &n) < 0)
 			r = fail(q, keys[i], NULL);
 		else
