@@ -6,7 +6,7 @@
  * Claims the oldest visible messages (up to count, default 1) and prints the
  * path of each claim in cur/: "cat" reads it, "mqack" acknowledges it.  A
  * claim not acknowledged before its timeout comes back.  With -w, waits for
- * a message, woken by inotify (the watch is opened before the first scan),
+ * a message, woken by dnotify (the watch is opened before the first scan),
  * and by a timer for delayed messages and expiring claims.  With -b, the
  * bodies go to stdout instead and each is acknowledged once written.  A
  * paused queue (QUEUE/paused exists) gives nothing: exit 6, said so; with
@@ -120,12 +120,14 @@ print_claim(struct out *o, struct mq_queue *q, const struct mq_claim *c,
 
 /*
  * Claim up to count; with wait > 0, wait for a message until then, woken
- * by inotify (the watch is opened before the first scan) and by a timer
- * for delayed messages and expiring claims.  Returns how many, or exits.
+ * by dnotify (the watch is opened before the first scan) and by a timer
+ * for delayed messages and expiring claims.  Returns how many, or exits;
+ * the watch (*wp) is left for the caller to close once the claims are
+ * handed over: the consumer waits for no teardown.
  */
 static size_t
 claim(struct mq_queue *q, struct mq_claim *c, size_t count,
-    long long timeout, pid_t owner, long long wait)
+    long long timeout, pid_t owner, long long wait, struct mq_watch **wp)
 {
 	struct mq_watch *w = NULL;
 	long long until = 0, next;
@@ -133,8 +135,9 @@ claim(struct mq_queue *q, struct mq_claim *c, size_t count,
 
 	if (wait > 0) {
 		until = mq_now_ms() + wait;
-		if ((w = mq_watch_open(q, 0)) == NULL)
-			err(MQ_EXIT_TEMP, "inotify");
+		/* Brief: an inotify watch took 8-15 ms to close (watch.c). */
+		if ((w = mq_watch_open(q, MQ_WATCH_BRIEF)) == NULL)
+			err(MQ_EXIT_TEMP, "watch");
 	}
 	for (;;) {
 		if (mq_claim(q, count, timeout, owner, c, &n, &next) < 0)
@@ -145,7 +148,7 @@ claim(struct mq_queue *q, struct mq_claim *c, size_t count,
 		    errno != EINTR)
 			err(MQ_EXIT_TEMP, "%s: wait", q->path);
 	}
-	mq_watch_close(w);
+	*wp = w;
 	return n;
 }
 
@@ -209,6 +212,7 @@ main(int argc, char *argv[])
 {
 	struct mq_queue q;
 	struct mq_claim *c;
+	struct mq_watch *w = NULL;
 	long long timeout = -1, wait = 0, count = 1, owner = 0;
 	const char *e;
 	size_t n;
@@ -260,13 +264,14 @@ main(int argc, char *argv[])
 	if ((c = calloc((size_t)count, sizeof(*c))) == NULL)
 		err(MQ_EXIT_TEMP, "malloc");
 	if ((n = claim(&q, c, (size_t)count, timeout, (pid_t)owner,
-	    wait)) == 0)
+	    wait, &w)) == 0)
 		rc = empty(&q);
 	else if (mq_sync(&q) < 0)
 		/* Not durable: hand nothing out; the claims will expire. */
 		rc = mq_tool_error(&q, NULL);
 	else
 		rc = handout(&q, c, n, body, eol);
+	mq_watch_close(w);
 	free(c);
 	mq_close(&q);
 	return rc;

@@ -147,7 +147,7 @@ small() {
 	touch q/paused
 	mqget -w 60s q >got 3>&- &
 	pid=$!
-	until_ok has_fd "$pid" inotify
+	until_ok has_fd "$pid" signalfd
 	# Still paused: it has claimed nothing.
 	[ "$(count q/cur)" = 0 ]
 	rm q/paused

@@ -272,7 +272,7 @@ load test_helper
 	mkq q
 	mqget -w 10s q >out 2>err 3>&- &
 	pid=$!
-	until_ok has_fd "$pid" inotify
+	until_ok has_fd "$pid" signalfd
 	start=$(date +%s%N)
 	mqput q <<<hello >/dev/null
 	status=0
@@ -282,6 +282,17 @@ load test_helper
 	[ "$(cat "$(cat out)")" = hello ]
 	[ "$ms" -lt 2000 ]
 	[ ! -s err ]
+}
+
+@test "mqget -w waits on dnotify, not on an inotify instance whose close holds its exit" {
+	mkq q
+	mqget -w 10s q >out 3>&- &
+	pid=$!
+	until_ok has_fd "$pid" signalfd
+	! has_fd "$pid" inotify
+	mqput q <<<hello >/dev/null
+	wait "$pid"
+	[ "$(cat "$(cat out)")" = hello ]
 }
 
 @test "mqget -w wakes when a delayed message becomes due" {

@@ -6,6 +6,8 @@
 #ifndef MQ_INTERNAL_H
 #define MQ_INTERNAL_H
 
+#include <signal.h>
+
 #include "mq.h"
 
 /* util.c */
@@ -15,6 +17,16 @@ int mq_rename_named(int fromfd, const char *from, int tofd, struct mq_name *,
     char *to, size_t len);
 int mq_rename_private(int fromfd, const char *from, int tofd, const char *to);
 int mq_settime(int dirfd, const char *name, long long ms);
+
+/* dnwatch.c: the watch of a waiter that ends once woken (watch.c) */
+struct mq_dnwatch {
+	int dir[2];		/* new/ and the queue directory, watched */
+	int sfd;		/* the signalfd their events come to */
+	sigset_t old;		/* the caller's signal mask */
+};
+int mq_dnwatch_open(struct mq_dnwatch *, int newfd, int qfd);
+int mq_dnwatch_drain(struct mq_dnwatch *);
+void mq_dnwatch_close(struct mq_dnwatch *);
 
 /* clock.c */
 int mq_clock_ok(struct mq_queue *, enum mq_dir, const char *name);

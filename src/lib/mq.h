@@ -330,6 +330,7 @@ struct mq_watch;
 struct mq_walk;
 #define MQ_WATCH_POLL 1	/* poll, do not trust inotify */
 #define MQ_WATCH_CUR 2	/* also arrivals in cur/: new deadlines (reapers) */
+#define MQ_WATCH_BRIEF 4 /* ends once woken: a teardown that does not wait */
 struct mq_watch *mq_watch_open(struct mq_queue *, int flags);
 int mq_watch_fd(const struct mq_watch *);
 int mq_watch_wait(struct mq_watch *, long long until_ms);

@@ -11,6 +11,10 @@
  *
  * The queue directory itself is watched for one thing: the removal of its
  * pause file (limit.c), so that a paused consumer resumes at once.
+ *
+ * A waiter that ends once woken (MQ_WATCH_BRIEF: mqget -w) watches with
+ * dnotify instead (dnwatch.c): closing an inotify instance waits for an
+ * RCU grace period, milliseconds between its claim and its exit.
  */
 #include <sys/inotify.h>
 #include <sys/vfs.h>
@@ -29,6 +33,8 @@ struct mq_watch {
 	int nwd;	/* the watch on new/ */
 	int qwd;	/* the watch on the queue directory */
 	long long poll_ms;
+	int brief;	/* fd is dn's signalfd (dnwatch.c) */
+	struct mq_dnwatch dn;
 };
 
 /* File systems where inotify misses other clients' changes. */
@@ -62,8 +68,15 @@ mq_watch_open(struct mq_queue *q, int flags)
 		return NULL;
 	w->fd = w->nwd = w->qwd = -1;
 	w->poll_ms = q->cfg.poll_ms > 0 ? q->cfg.poll_ms : MQ_POLL_MS;
+	w->brief = 0;
 	if ((flags & MQ_WATCH_POLL) || remote(q->fd))
 		return w;
+	if (flags & MQ_WATCH_BRIEF) {
+		/* Without dnotify: poll. */
+		w->fd = mq_dnwatch_open(&w->dn, q->dfd[MQ_NEW], q->fd);
+		w->brief = w->fd >= 0;
+		return w;
+	}
 	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
 		return w; /* no inotify here: poll */
 	/*
@@ -154,6 +167,12 @@ mq_watch_drain(struct mq_watch *w, struct mq_walk *walk)
 
 	if (w->fd < 0)
 		return 1;
+	if (w->brief) {
+		/* No names: a rescan. */
+		if (walk != NULL)
+			walk->stale = 1;
+		return mq_dnwatch_drain(&w->dn);
+	}
 	do {
 		if ((r = read(w->fd, buf, sizeof(buf))) <= 0)
 			break;
@@ -179,7 +198,9 @@ mq_watch_close(struct mq_watch *w)
 {
 	if (w == NULL)
 		return;
-	if (w->fd >= 0)
+	if (w->brief)
+		mq_dnwatch_close(&w->dn);
+	else if (w->fd >= 0)
 		close(w->fd);
 	free(w);
 }
