@@ -55,8 +55,9 @@ check: deps all
 demo: deps all
 	sh tests/demo.sh
 
-# The bench also measures python3-dirq, a peer (bench/pydirq.py).
-BENCHDEPS = python3-dirq e2fsprogs
+# The bench also measures python3-dirq, a peer (bench/pydirq.py), and a
+# consumer waiting on redis and on beanstalkd (bench/waitlat.c).
+BENCHDEPS = python3-dirq e2fsprogs redis-server beanstalkd
 bench: deps all
 	@sh tests/deps.sh $(BENCHDEPS)
 	sh bench/run.sh

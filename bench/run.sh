@@ -5,10 +5,15 @@
 #	make bench			the full run (about 10-15 minutes)
 #	BENCH_QUICK=1 make bench	fewer and smaller runs, for iteration
 #	BENCH_OUT=FILE			also write the table to FILE
-#	BENCH_SECTIONS="a d"		only these of a b c d m
+#	BENCH_SECTIONS="a d"		only these of a b c d m w x
 #					(and s, t, o, g: bench/stat.sh,
 #					bench/topics.sh, bench/groups.sh,
 #					bench/cluster.sh)
+#
+# Each section prints the load average at its start and end, and how many
+# cores other processes kept busy meanwhile; a section measured while
+# others loaded the machine (above load 1) is marked NOISY: its ratios are
+# not evidence.
 #
 # Every figure is the median of several runs after a warm-up, and compared
 # as a ratio within this run: the machines are shared and noisy.  As root it
@@ -26,16 +31,19 @@ export LC_ALL=C
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	RUNS=3 ONE=100 N=5000 SHN=50 BACKLOGS="10 1000 10000 100000"
-	CALLS=50 WATCHN=1000 MBACK=100000
+	CALLS=50 WATCHN=1000 MBACK=100000 WAITN=100 XBACK=100000
 else
 	RUNS=5 ONE=300 N=20000 SHN=100 BACKLOGS="10 1000 10000 100000 1000000"
-	CALLS=200 WATCHN=5000 MBACK=1000000
+	CALLS=200 WATCHN=5000 MBACK=1000000 WAITN=300 XBACK=400000
 fi
 
 W=$(mktemp -d /tmp/mqbench.XXXXXX)
+SERVERS=
 cleanup() {
 	set +e
 	cd /
+	# the servers of section (w), if one is still running
+	for p in $SERVERS; do kill "$p" 2>/dev/null && wait "$p"; done
 	for m in "$W/ext4" "$W/tmpfs"; do
 		mountpoint -q "$m" && umount "$m"
 	done
@@ -61,6 +69,7 @@ else
 fi
 cc -O2 -o "$W/limit" bench/limit.c
 cc -O2 -o "$W/watchlat" bench/watchlat.c
+cc -O2 -o "$W/waitlat" bench/waitlat.c
 LIMIT=$W/limit
 R=$W/results
 : >"$R"
@@ -93,6 +102,29 @@ mkq() {
 body() {
 	awk -v n="$1" 'BEGIN { s = sprintf("%099d", 0); gsub(/0/, "x", s)
 		for (i = 0; i < n; i++) print s }'
+}
+
+# The load of a section: the load average at its start and end, and the
+# cores that other processes kept busy meanwhile (all CPU time less ours,
+# that of this shell's children, waited for).  NOISY when the load average
+# less what we kept busy went above 1 (the machine is shared).
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+cpu_ours() { sed 's/.*) //' "/proc/$$/stat" | awk '{ print $12 + $13 + $14 + $15 }'; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+sec_begin() {
+	echo "bench: ($1) $2" >&2
+	L0=$(load1) B0=$(cpu_busy) O0=$(cpu_ours) T0=$(now)
+}
+sec_end() {
+	echo "$1 $L0 $(load1) $B0 $(cpu_busy) $O0 $(cpu_ours) $T0 $(now)" |
+	    awk -v hz="$(getconf CLK_TCK)" '{
+		wall = ($9 - $8) / 1e9; ours = ($7 - $6) / hz / wall
+		others = (($5 - $4) - ($7 - $6)) / hz / wall
+		if (others < 0) others = 0
+		noisy = $2 > 1 || $3 - ours > 1
+		printf "(%s) load average %.2f -> %.2f, other processes %.2f cores, this bench %.2f, %.0f s%s\n",
+		    $1, $2, $3, others, ours, wall, noisy ? ": NOISY (load above 1)" : ""
+	}' | tee -a "$W/loads" >&2
 }
 
 # --- (a) one process per message, from a shell loop --------------------
@@ -496,6 +528,102 @@ sec_d() {
 	done
 }
 
+# --- (w) a consumer waiting with mqget -w, beside redis and beanstalkd --
+# bench/waitlat.c: from a put to the line of a consumer already waiting
+# ("while m=$(mqget -w 30 Q)"; BLPOP; reserve), p50 and p99 in µs, and
+# for mq when mqget has exited (the loop's next turn).  The servers are
+# Debian's, started here on 127.0.0.1 with their files on the same file
+# system: redis with appendfsync always and everysec, beanstalkd with a
+# binlog fsync'ed on every write (-f0) and without a binlog.
+PORT=$((20000 + $$ % 20000))
+# waitrow FS KEY WHO CMD...: the medians over the runs of CMD's figures
+waitrow() {
+	_f=$1 _key=$2 _who=$3
+	shift 3
+	for run in 0 $(seq "$RUNS"); do
+		out=$("$@") || { echo "bench: (w) $_who failed" >&2; return 0; }
+		[ "$run" = 0 ] || echo "$out"
+	done | awk -v f="$_f" -v key="$_key" -v who="$_who" '{
+		for (i = 1; i <= NF; i++) v[i, NR] = $i; n = NR; nf = NF }
+	END {
+		printf "%s\t%s\t%s", f, key, who
+		for (i = 1; i <= nf; i++) {
+			m = 0
+			for (r = 1; r <= n; r++) a[r] = v[i, r]
+			# insertion sort: a handful of runs
+			for (r = 2; r <= n; r++) for (k = r; k > 1 && a[k - 1] > a[k]; k--) {
+				t = a[k]; a[k] = a[k - 1]; a[k - 1] = t }
+			m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+			printf "\t%.1f", m
+		}
+		print ""
+	}' >>"$W/wait"
+}
+# server PID-VAR CMD...: start a server in the background
+server() {
+	"$@" >"$W/server.log" 2>&1 &
+	SPID=$!
+	SERVERS="$SERVERS $SPID"
+}
+server_stop() {
+	kill "$SPID" 2>/dev/null || :
+	wait "$SPID" 2>/dev/null || :
+	SERVERS=$(echo "$SERVERS" | sed "s/ $SPID\$//; s/ $SPID / /")
+}
+sec_w() {
+	fs=$1 d=$W/$1
+	for sync in no yes; do
+		mkq "$d/q" $sync
+		[ $sync = yes ] && m=sync who="mq, durable" || m=nosync who="mq, sync = no"
+		waitrow "$fs" "mq.$sync" "$who" "$W/waitlat" mq "$B/mqget" "$d/q" "$WAITN" $m
+		rm -rf "$d/q"
+	done
+	if command -v redis-server >/dev/null; then
+		for f in always everysec; do
+			rm -rf "$d/redis"
+			mkdir "$d/redis"
+			server redis-server --port "$PORT" --bind 127.0.0.1 --save "" \
+			    --appendonly yes --appendfsync "$f" --dir "$d/redis"
+			waitrow "$fs" "redis.$f" "redis, appendfsync $f" "$W/waitlat" redis "$PORT" "$WAITN"
+			server_stop
+		done
+		rm -rf "$d/redis"
+	fi
+	if command -v beanstalkd >/dev/null; then
+		rm -rf "$d/bs"
+		mkdir "$d/bs"
+		server beanstalkd -l 127.0.0.1 -p "$PORT" -b "$d/bs" -f0
+		waitrow "$fs" bs.f0 "beanstalkd -b -f0 (fsync each write)" "$W/waitlat" beanstalkd "$PORT" "$WAITN"
+		server_stop
+		server beanstalkd -l 127.0.0.1 -p "$PORT"
+		waitrow "$fs" bs.mem "beanstalkd, no binlog" "$W/waitlat" beanstalkd "$PORT" "$WAITN"
+		server_stop
+		rm -rf "$d/bs"
+	fi
+}
+
+# The (w) table and its targets (issue 22).
+wait_table() {
+	echo "(w) put -> a waiting consumer's line, µs (median of $RUNS runs of $WAITN)"
+	awk -F '\t' '
+	{ printf "%-6s %-38s %9s %9s %9s %9s\n", $1, $3, $4, $5, $6, $7
+	  p50[$1, $2] = $4; p99[$1, $2] = $5 }
+	function t(what, fs, m, r) {
+		if (!((fs, m) in p50) || !((fs, r) in p50)) return
+		printf "- %s (%s): p50 %.1f vs %.1f µs = %.2fx, p99 %.1f vs %.1f µs = %.2fx: %s\n",
+		    what, fs, p50[fs, m], p50[fs, r], p50[fs, m] / p50[fs, r],
+		    p99[fs, m], p99[fs, r], p99[fs, m] / p99[fs, r],
+		    p50[fs, m] <= 2 * p50[fs, r] && p99[fs, m] <= 2 * p99[fs, r] ? "MET" : "NOT MET"
+	}
+	BEGIN { printf "%-6s %-38s %9s %9s %9s %9s\n", "fs", "who", "p50", "p99", "exit p50", "exit p99" }
+	END {
+		print ""
+		print "Targets of issue 22, (w)"
+		t("mq sync = no within 2x redis everysec", "tmpfs", "mq.no", "redis.everysec")
+		t("durable mq within 2x redis always", "ext4", "mq.yes", "redis.always")
+	}' "$W/wait"
+}
+
 hw() {
 	echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 	echo "kernel: $(uname -sr); $(. /etc/os-release && echo "$PRETTY_NAME")"
@@ -508,63 +636,81 @@ hw() {
 }
 
 case " ${BENCH_SECTIONS:-a b c d} " in *" a "*)
-	echo "bench: (a) one process per message" >&2
+	sec_begin a "one process per message"
 	for fs in $FSS; do sec_a "$fs"; done
+	sec_end a
 esac
 case " ${BENCH_SECTIONS:-a b c d} " in *" b "*)
-	echo "bench: (b) batches" >&2
+	sec_begin b "batches"
 	for fs in $FSS; do sec_b "$fs"; done
+	sec_end b
 esac
 case " ${BENCH_SECTIONS:-a b c d} " in *" c "*)
-	echo "bench: (c) mqwatch" >&2
+	sec_begin c "mqwatch"
 	for fs in $FSS; do sec_c "$fs"; done
+	sec_end c
 esac
 case " ${BENCH_SECTIONS:-a b c d} " in *" d "*)
-	echo "bench: (d) one-shot mqget with a backlog" >&2
+	sec_begin d "one-shot mqget with a backlog"
 	sec_d ext4
+	sec_end d
 esac
 case " ${BENCH_SECTIONS:-a b c d m} " in *" m "*)
-	echo "bench: (m) a backlog drained by 1 and by 4 consumer loops" >&2
+	sec_begin m "a backlog drained by 1 and by 4 consumer loops"
 	sec_m "${FSS##* }"
+	sec_end m
+esac
+
+case " ${BENCH_SECTIONS:-a b c d m w} " in *" w "*)
+	sec_begin w "a consumer waiting with mqget -w, redis, beanstalkd"
+	for fs in $FSS; do sec_w "$fs"; done
+	sec_end w
 esac
 
 # --- (s) mqstat on a big queue: bench/stat.sh (issue 11) ---------------
 case " ${BENCH_SECTIONS:-a b c d s} " in *" s "*)
-	echo "bench: (s) mqstat with a backlog" >&2
+	sec_begin s "mqstat with a backlog"
 	[ "${BENCH_QUICK:-0}" = 1 ] && STAT_N="10000 100000" || STAT_N="10000 100000 1000000"
 	STAT_N=$STAT_N STAT_RUNS=$RUNS sh bench/stat.sh "$W/ext4" >"$W/stat"
+	sec_end s
 esac
 
 # --- (t) mqpub, mqput -K, limits: bench/topics.sh (issue 10) ----------
 case " ${BENCH_SECTIONS:-a b c d s t} " in *" t "*)
-	echo "bench: (t) mqpub, mqput -K, limits" >&2
+	sec_begin t "mqpub, mqput -K, limits"
 	[ "${BENCH_QUICK:-0}" = 1 ] && TOPICS_N=100 || TOPICS_N=300
 	TOPICS_N=$TOPICS_N TOPICS_RUNS=$RUNS sh bench/topics.sh "$W/ext4" >"$W/topics"
+	sec_end t
 esac
 
 # --- (o) ordered groups: bench/groups.sh (issue 19) ---------------------
 case " ${BENCH_SECTIONS:-a b c d s t o} " in *" o "*)
-	echo "bench: (o) ordered groups" >&2
+	sec_begin o "ordered groups"
 	[ "${BENCH_QUICK:-0}" = 1 ] && export GROUPS_N="${GROUPS_N:-200}" \
 		GROUPS_WATCH="${GROUPS_WATCH:-50}" GROUPS_BIG="${GROUPS_BIG:-100000}" \
 		GROUPS_CALLS="${GROUPS_CALLS:-50}"
 	GROUPS_RUNS=$RUNS sh bench/groups.sh "$W/ext4" >"$W/groups"
+	sec_end o
 esac
 
 # --- (g) across hosts on GlusterFS: bench/cluster.sh (issue 9) ---------
 case " ${BENCH_SECTIONS:-a b c d s g} " in *" g "*)
-	echo "bench: (g) GlusterFS, one host and two" >&2
+	sec_begin g "GlusterFS, one host and two"
 	[ "${BENCH_QUICK:-0}" = 1 ] && export CLUSTER_BENCH_N=300 CLUSTER_BENCH_PUSH=20
 	bash bench/cluster.sh "$W/ext4" >"$W/cluster"
+	sec_end g
 esac
 
 {
 	echo "mq benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	hw
-	echo
-	awk -v ncpu="$(nproc)" -f bench/table.awk "$R"
+	[ ! -s "$R" ] || { echo; awk -v ncpu="$(nproc)" -f bench/table.awk "$R"; }
 	[ ! -s "$W/stat" ] || { echo; echo "(s) mqstat: stat N WHO seconds"; cat "$W/stat"; }
 	[ ! -s "$W/topics" ] || { echo; echo "(t) mqpub, mqput -K, limits: one process each, durable"; cat "$W/topics"; }
 	[ ! -s "$W/groups" ] || { echo; echo "(o) ordered groups: o.CASE WHO COUNT seconds"; cat "$W/groups"; }
 	[ ! -s "$W/cluster" ] || { echo; cat "$W/cluster"; }
+	[ ! -s "$W/wait" ] || { echo; wait_table; }
+	echo
+	echo "Load per section (NOISY: measured while others loaded the machine)"
+	cat "$W/loads"
 } | tee "${BENCH_OUT:-/dev/null}"
