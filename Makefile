@@ -24,7 +24,9 @@ MAN = $(wildcard man/*.[1-8])
 
 all: $(BINS)
 
-bin/%: src/%.o src/lib/libmq.a
+# The tool layer (src/tool.c: exit statuses, messages) is linked into each
+# tool, not into libmq.a: the library never prints and never exits.
+bin/%: src/%.o src/tool.o src/lib/libmq.a
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) src/lib/libmq.a $(LDLIBS)
 
@@ -36,7 +38,7 @@ $(REAPOBJ) src/mqreap.o: src/reap.h
 src/lib/libmq.a: $(LIBOBJ)
 	$(AR) rcs $@ $(LIBOBJ)
 
-%.o: %.c src/lib/mq.h src/lib/mq-internal.h
+%.o: %.c src/lib/mq.h src/lib/mq-internal.h src/tool.h
 	$(CC) $(MQ_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Debian packages the build, the tests and the demo need; installed when
@@ -100,11 +102,11 @@ ASAN_LIBOBJ = $(LIBSRC:%.c=$(ASAN_DIR)/%.o)
 ASAN_BINS = $(TOOLS:%=$(ASAN_DIR)/bin/%)
 VALGRIND_N ?= 100000
 
-$(ASAN_DIR)/%.o: %.c src/lib/mq.h src/lib/mq-internal.h src/reap.h
+$(ASAN_DIR)/%.o: %.c src/lib/mq.h src/lib/mq-internal.h src/reap.h src/tool.h
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(MQ_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 
-$(ASAN_DIR)/bin/%: $(ASAN_DIR)/src/%.o $(ASAN_LIBOBJ)
+$(ASAN_DIR)/bin/%: $(ASAN_DIR)/src/%.o $(ASAN_DIR)/src/tool.o $(ASAN_LIBOBJ)
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(ASAN_FLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 $(ASAN_DIR)/bin/mqreap: $(REAPOBJ:%=$(ASAN_DIR)/%)

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "tool.h"
 
 enum op { ACK, RELEASE, EXTEND, FAIL };
 
@@ -157,8 +157,7 @@ one(const char *arg)
 		warnx("%s: not a claim", arg);
 	else
 		warn("%s", arg);
-	mq_tool_tally(errno == ESTALE ? MQ_EXIT_STALE : errno == EINVAL ? MQ_EXIT_PERM :
-	    mq_exitcode(errno));
+	mq_tool_tally(mq_exitcode(errno));
 }
 
 int

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "tool.h"
 
 #define MAXCOUNT 10000
 
@@ -60,13 +60,18 @@ cat_body(struct mq_queue *q, const char *name)
 	return rc;
 }
 
-/* Put back, uncounted, the claims we could not hand over. */
+/*
+ * Put back, uncounted, the claims we could not hand over.  One that cannot
+ * be given back (said) comes back at its deadline, counted.
+ */
 static void
 unclaim_from(struct mq_queue *q, struct mq_claim *c, size_t from, size_t n)
 {
 	for (; from < n; from++)
-		mq_giveback(q, c[from].name);
-	mq_sync(q);
+		if (mq_giveback(q, c[from].name, MQ_EV_UNDELIVERED) < 0)
+			mq_tool_error(q, "not given back");
+	if (mq_sync(q) < 0)
+		mq_tool_error(q, NULL);
 }
 
 /*

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "tool.h"
 
 static int nflag, vflag;
 

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "tool.h"
 
 static void __dead2
 usage(void)

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "tool.h"
 
 static int nflag, vflag;
 static struct mq_admin a;

@@ -32,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "tool.h"
 
 #define BATCH 1000
 

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "tool.h"
 
 enum fmt { TABLE, JSON, PROM };
 

@@ -46,7 +46,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "tool.h"
 
 #define MAXJOBS 1024
 #define TAKEN_MIN_US 100	/* pipe checks back off from this ... */
@@ -125,8 +125,7 @@ stop(struct watch *W, int code)
 		W->stopping = 1;
 		W->stop_at = now_us() + W->grace * 1000;
 	}
-	if (code > W->stoprc)
-		W->stoprc = code;
+	W->stoprc = mq_exit_worse(W->stoprc, code);
 }
 
 /* An error of the spool is the end: stop the way SIGTERM does. */
@@ -327,6 +326,17 @@ heartbeat(struct watch *W, struct job *j, long long now)
 	}
 }
 
+/*
+ * A claim that no handler or reader got: back, not counted as a delivery
+ * (fate.c: undelivered; unstarted, after a back-off, when a fork failed).
+ */
+static void
+give_back(struct watch *W, const struct mq_claim *c, enum mq_event ev)
+{
+	if (mq_giveback(&W->q, c->name, ev) < 0 && errno != ESTALE)
+		spool_error(W);
+}
+
 /* A claim whose handler could not start: r is spawn's -1 or -2. */
 static void
 not_started(struct watch *W, struct mq_claim *c, int r)
@@ -337,13 +347,11 @@ not_started(struct watch *W, struct mq_claim *c, int r)
 		warn("%s/cur/%s", W->q.path, c->name);
 	else if (r == -2) {
 		/* A command that cannot start fails every message: once. */
-		if (W->stoprc < mq_exitcode(e))
+		if (mq_exit_worse(W->stoprc, mq_exitcode(e)) != W->stoprc)
 			warn("%s", W->cmd[0]);
 		stop(W, mq_exitcode(e));
 	}
-	if (mq_release(&W->q, c->name, r == -1 ?
-	    mq_backoff_ms(c->n.deliveries) : 0) < 0)
-		spool_error(W);
+	give_back(W, c, r == -1 ? MQ_EV_UNSTARTED : MQ_EV_UNDELIVERED);
 }
 
 /* Claim for the free slots and start their handlers. */
@@ -376,7 +384,7 @@ claim_jobs(struct watch *W)
 	if (n > 0 && mq_sync(&W->q) < 0) {
 		stop(W, mq_tool_error(&W->q, NULL));
 		for (i = 0; i < n; i++)
-			mq_release(&W->q, c[i].name, 0);
+			give_back(W, &c[i], MQ_EV_UNDELIVERED);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -420,14 +428,13 @@ claim_line(struct watch *W)
 		if (len >= (int)sizeof(line))
 			errno = ENAMETOOLONG;
 		stop(W, mq_tool_error(&W->q, NULL));
-		mq_release(&W->q, W->pend.c.name, 0);
+		give_back(W, &W->pend.c, MQ_EV_UNDELIVERED);
 		return;
 	}
 	if (mq_write_all(STDOUT_FILENO, line, (size_t)len) < 0) {
 		warn("stdout");
 		stop(W, MQ_EXIT_TEMP);
-		if (mq_release(&W->q, W->pend.c.name, 0) < 0)
-			spool_error(W);
+		give_back(W, &W->pend.c, MQ_EV_UNDELIVERED);
 		return;
 	}
 	W->handed++;
@@ -480,9 +487,8 @@ release_pending(struct watch *W)
 	if (!W->pend.pid)
 		return;
 	W->pend.pid = 0;
-	if (!W->pend.lost && mq_release(&W->q, W->pend.c.name, 0) < 0 &&
-	    errno != ESTALE)
-		spool_error(W);
+	if (!W->pend.lost)
+		give_back(W, &W->pend.c, MQ_EV_UNDELIVERED);
 }
 
 static void

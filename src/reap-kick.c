@@ -89,7 +89,7 @@ kick(const char *operand)
 		mq_close(&rp.q);
 		return;
 	}
-	if (mq_tool_rename(&rp.q, shown) < 0)
+	if (mq_tool_show_as(&rp.q, shown) < 0)
 		err(MQ_EXIT_TEMP, NULL);
 	if (one)
 		mq_reap_kick(&rp.q, &rp.r, name);

@@ -9,7 +9,7 @@
 
 #include <signal.h>
 
-#include "mq.h"
+#include "tool.h"
 
 #define MAXPIDFD 256		/* owners watched per queue (-f) */
 

@@ -94,6 +94,45 @@ move(struct mq_queue *q, enum mq_dir dir, const char *name,
 	return 0;
 }
 
+/*
+ * Is dir/name a message in one of a's states?  In new/ and cur/ the gate
+ * (gate.c) says, as for claimers; done/, dead/ and tmp/ hold messages by
+ * their directory.  Fills n.
+ */
+static int
+chosen(struct mq_queue *q, struct mq_admin *a, enum mq_dir dir,
+    const char *name, long long now, struct mq_name *n)
+{
+	struct mq_look l;
+	struct stat st;
+	enum mq_look_kind k = MQ_LOOK_DUE;
+
+	if (dir == MQ_NEW || dir == MQ_CUR) {
+		if ((k = mq_gate(q, dir, name, now, 0, &l)) == MQ_LOOK_ODD)
+			mq_odd(q, dir, name, &l, now, 0);
+		if (k == MQ_LOOK_FAILED)
+			a->error(a, q);
+		if (k < MQ_LOOK_WAITING)
+			return 0;
+		*n = l.n;
+	} else if (fstatat(q->dfd[dir], name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT) {
+			mq_entry_error(q, dir, name, errno);
+			a->error(a, q);
+		}
+		return 0;
+	} else if (!S_ISREG(st.st_mode))
+		return 0;
+	else if (mq_name_parse(name, n) < 0) {
+		if (q->skipped)
+			q->skipped(q, dir, name, "unsafe name");
+		return 0;
+	}
+	if (!(a->states & MQ_STATE_BIT(mq_look_state(dir, k))))
+		return 0;
+	return a->reason == NULL || strcmp(n->reason, a->reason) == 0;
+}
+
 static void
 one(struct mq_queue *q, struct mq_admin *a, enum mq_dir dir,
     const char *name, long long now)
@@ -101,25 +140,9 @@ one(struct mq_queue *q, struct mq_admin *a, enum mq_dir dir,
 	char to[MQ_NAME_MAX + 1];
 	struct mq_verdict v;
 	struct mq_name n, tn;
-	struct stat st;
 	int r;
 
-	if (fstatat(q->dfd[dir], name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT) {
-			mq_entry_error(q, dir, name, errno);
-			a->error(a, q);
-		}
-		return;
-	}
-	if (!S_ISREG(st.st_mode) ||
-	    !(a->states & MQ_STATE_BIT(mq_state_of(dir, &st, now))))
-		return;
-	if (mq_name_parse(name, &n) < 0) {
-		if (q->skipped)
-			q->skipped(q, dir, name, "unsafe name");
-		return;
-	}
-	if (a->reason && strcmp(n.reason, a->reason) != 0)
+	if (!chosen(q, a, dir, name, now, &n))
 		return;
 	mq_fate(&q->cfg, &n, a->to ? MQ_EV_MOVED : MQ_EV_PURGED, now, &v);
 	mq_fate_name(&n, &v, now, &tn);

@@ -17,7 +17,12 @@
  *	overflow		dead letter "overflow": the oldest waiting
  *				message of a queue past max_length, when
  *				overflow = drop-oldest (limit.c)
- *	kicked, undelivered	back to new/ at once
+ *	kicked, undelivered	back to new/ at once (a claim given back
+ *				undelivered, or whose deadline could not be
+ *				set, is not counted as a delivery)
+ *	unstarted		back, uncounted, after mq_backoff_ms: its
+ *				handler could not start (fork failed)
+ *	released		back to new/ after the consumer's delay
  *	purged			deleted: an operator named its state (mqpurge)
  *	moved			to another queue's new/, at once and afresh,
  *				as kicked (mqmove; admin.c)
@@ -100,6 +105,22 @@ mq_fate(const struct mq_config *cfg, const struct mq_name *n,
 	case MQ_EV_UNDELIVERED:
 		verdict(v, MQ_FATE_RETURN, NULL, "not delivered");
 		v->live = v->uncount = 1;
+		return;
+	case MQ_EV_UNSTARTED:
+		verdict(v, MQ_FATE_RETURN, NULL, "handler not started");
+		v->live = v->uncount = 1;
+		v->delay_ms = mq_backoff_ms(n->deliveries);
+		return;
+	case MQ_EV_UNTAKEN:
+		/* Not live: without its deadline, it already looks expired. */
+		verdict(v, MQ_FATE_RETURN, NULL, "deadline not set");
+		v->uncount = 1;
+		return;
+	case MQ_EV_RELEASED:
+		/* The delay is the consumer's: mq_release sets delay_ms. */
+		verdict(v, MQ_FATE_RETURN, NULL, "released");
+		v->verb = "release";
+		v->live = 1;
 		return;
 	default:
 		break;

@@ -154,22 +154,31 @@ mq_ack(struct mq_queue *q, const char *name)
 	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
 }
 
+/* Back to new/, visible after delay_ms; the delivery counts. */
 int
 mq_release(struct mq_queue *q, const char *name, long long delay_ms)
 {
-	struct mq_verdict v = { .fate = MQ_FATE_RETURN, .live = 1,
-		.delay_ms = delay_ms, .why = "released" };
+	struct mq_verdict v;
 
+	mq_fate(&q->cfg, NULL, MQ_EV_RELEASED, 0, &v);
+	v.delay_ms = delay_ms;
 	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
 }
 
-/* A claim that never reached a consumer: back, and not counted. */
+/*
+ * A claim that never reached a consumer (ev: MQ_EV_UNDELIVERED, or
+ * MQ_EV_UNSTARTED for a handler that could not start): back, and not
+ * counted.
+ */
 int
-mq_giveback(struct mq_queue *q, const char *name)
+mq_giveback(struct mq_queue *q, const char *name, enum mq_event ev)
 {
 	struct mq_verdict v;
+	struct mq_name n;
 
-	mq_fate(&q->cfg, NULL, MQ_EV_UNDELIVERED, 0, &v);
+	if (mq_name_parse(name, &n) < 0)
+		return mq_entry_error(q, MQ_CUR, name, EINVAL);
+	mq_fate(&q->cfg, &n, ev, mq_now_ms(), &v);
 	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
 }
 
@@ -197,4 +206,48 @@ mq_extend(struct mq_queue *q, const char *name, long long timeout_ms)
 		    errno == ENOENT ? ESTALE : errno);
 	q->dirty |= 1u << MQ_CUR;
 	return 0;
+}
+
+/*
+ * A message with a second hard link (planted, or left by a foreign tool)
+ * can never be claimed: any move of it could be a no-op.  Once its ctime
+ * (a link(2) sets it) is MQ_SETTLE_MS old, so that a maildir writer's
+ * link into new/ before its unlink from tmp/ is not mistaken for one, it
+ * goes to the dead letters ("links") where ls shows it; a person removes
+ * the other link and kicks it back.  Until then, and if that fails, it is
+ * reported and skipped.
+ */
+static void
+linked(struct mq_queue *q, enum mq_dir dir, const char *name,
+    const struct mq_look *l, long long now)
+{
+	struct mq_verdict v;
+	struct mq_name n;
+
+	if (mq_ctime_ms(&l->st) + MQ_SETTLE_MS <= now &&
+	    mq_name_parse(name, &n) == 0) {
+		mq_fate(&q->cfg, &n, MQ_EV_LINKED, now, &v);
+		if (mq_settle(q, dir, name, &v, NULL, 0) == 0) {
+			if (q->skipped)
+				q->skipped(q, dir, name,
+				    "has more than one link: to dead/");
+			return;
+		}
+	}
+	if (q->skipped)
+		q->skipped(q, dir, name, l->why);
+}
+
+/*
+ * An entry the gate (gate.c) found odd: reported; one with a second link
+ * buried as above, by a reader that may move messages (move).
+ */
+void
+mq_odd(struct mq_queue *q, enum mq_dir dir, const char *name,
+    const struct mq_look *l, long long now, int move)
+{
+	if (l->linked && move)
+		linked(q, dir, name, l, now);
+	else if (q->skipped)
+		q->skipped(q, dir, name, l->why);
 }

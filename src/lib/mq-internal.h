@@ -84,13 +84,38 @@ mq_soonest(long long *due, long long at)
 		*due = at;
 }
 
-/* claim.c */
+/* gate.c: what an entry of new/ or cur/ is, and whether it is due */
+#define MQ_PID_MAX (1 << 30)	/* an owner field's pid, at most */
+enum mq_look_kind {
+	MQ_LOOK_GONE,		/* vanished: a race lost */
+	MQ_LOOK_FAILED,		/* could not look: errno, q->errobj */
+	MQ_LOOK_ODD,		/* no message: why says what it is */
+	MQ_LOOK_WAITING,	/* a message not due yet: at says when */
+	MQ_LOOK_DISTRUSTED,	/* due by a clock not to be trusted */
+	MQ_LOOK_DUE,		/* visible (new/), expired (cur/): why */
+};
+#define MQ_GATE_CLOCK 1		/* check the clock before calling it due */
+struct mq_look {
+	struct stat st;
+	struct mq_name n;
+	long long at;		/* when due, ms; 0: cannot be timed */
+	const char *why;	/* odd: what it is; due: why */
+	int linked;		/* odd: a second hard link */
+	int owner_dead;		/* cur/: its owner, of this host, is gone */
+};
 pid_t mq_owner_pid(const char *owner);
 int mq_owner_dead(const char *owner);
-int mq_claim_expired(const struct stat *, const struct mq_name *,
-    long long now, long long *due);
-void mq_linked(struct mq_queue *, enum mq_dir, const char *name,
-    const struct stat *, long long now);
+enum mq_look_kind mq_gate(struct mq_queue *, enum mq_dir, const char *,
+    long long now, int flags, struct mq_look *);
+enum mq_look_kind mq_gate_claim(const struct stat *, struct mq_look *,
+    long long now);
+enum mq_state mq_look_state(enum mq_dir, enum mq_look_kind);
+
+/* lease.c */
+void mq_odd(struct mq_queue *, enum mq_dir, const char *,
+    const struct mq_look *, long long now, int move);
+
+/* claim.c */
 int mq_claim_skipped(struct mq_queue *, size_t got);
 int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
     long long timeout_ms, pid_t owner, struct mq_claim *, long long *due);
@@ -131,10 +156,10 @@ struct mq_sweep {
 	long long next;		/* when the first claim seen may be due */
 	int spoilt;		/* met something else: no note */
 	int nowners;
-	char owners[MQ_SWEEP_OWNERS][32];
+	char owners[MQ_SWEEP_OWNERS][MQ_OWNER_MAX];
 };
 int mq_sweep_fresh(struct mq_queue *, long long now, long long *due);
-void mq_sweep_owner(struct mq_sweep *, const char *owner);
+void mq_sweep_seen(struct mq_sweep *, long long due, const char *owner);
 void mq_sweep_write(struct mq_queue *, const struct mq_sweep *);
 
 #endif

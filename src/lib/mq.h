@@ -48,19 +48,9 @@
 #include <stdio.h>
 #include <time.h>
 
-/* Exit statuses: one table for every tool (mq(7)). */
-#define MQ_EXIT_OK 0	   /* success */
-#define MQ_EXIT_EMPTY 1	   /* nothing to do: no message, wait ran out */
-#define MQ_EXIT_USAGE 2	   /* bad options or operands */
-#define MQ_EXIT_STALE 3	   /* a claim that has moved on */
-#define MQ_EXIT_UNSURE 4   /* enqueued, but maybe not durable (ids given) */
-#define MQ_EXIT_REFUSED 5  /* refused: queue full, or below min_free */
-#define MQ_EXIT_PAUSED 6   /* the queue is paused: nothing claimed */
-#define MQ_EXIT_PERM 100   /* permanent error: retrying will not help */
-#define MQ_EXIT_TEMP 111   /* temporary failure: try again later */
-
 #define MQ_NAME_MAX 255
 #define MQ_FIELD_MAX 64
+#define MQ_OWNER_MAX 32		/* an o field, "tag-pid", and its NUL */
 /* A fresh claim is never taken back sooner than this after its rename. */
 #define MQ_SETTLE_MS 2000
 /* Where inotify cannot see (network file systems), look this often. */
@@ -114,7 +104,7 @@ struct mq_name {
 	char id[MQ_NAME_MAX + 1];
 	long long expires;	/* t: epoch seconds, 0 none */
 	long long deliveries;	/* d */
-	char owner[32];		/* o: "tag-pid" or "" */
+	char owner[MQ_OWNER_MAX]; /* o: "tag-pid" or "" */
 	char key[MQ_FIELD_MAX + 1]; /* k: or "" */
 	char group[MQ_FIELD_MAX + 1]; /* g: or "" */
 	char token[20];		/* c: or "" */
@@ -134,7 +124,6 @@ long long mq_mtime_ms(const struct stat *);
 long long mq_ctime_ms(const struct stat *);
 int mq_parse_duration(const char *, long long *ms);
 int mq_parse_size(const char *, long long *bytes);
-int mq_exitcode(int err);
 int mq_write_all(int fd, const void *, size_t);
 int mq_copy(int in, int out);
 
@@ -208,6 +197,9 @@ enum mq_event {
 	MQ_EV_REJECTED,		/* its handler said: never retry */
 	MQ_EV_INTERRUPTED,	/* its handler was stopped: not its fault */
 	MQ_EV_UNDELIVERED,	/* claimed, but no consumer got it */
+	MQ_EV_UNSTARTED,	/* claimed, its handler could not start */
+	MQ_EV_UNTAKEN,		/* claimed, but its deadline not set */
+	MQ_EV_RELEASED,		/* its consumer put it back (a delay) */
 	MQ_EV_KICKED,		/* an operator sent a dead letter back */
 	MQ_EV_LINKED,		/* it has a second hard link: unclaimable */
 	MQ_EV_UNREADABLE,	/* a claimer may not read it (group queue) */
@@ -243,7 +235,7 @@ long long mq_backoff_ms(long long deliveries);
 int mq_check(struct mq_queue *, const char *name, struct mq_name *);
 int mq_ack(struct mq_queue *, const char *name);
 int mq_release(struct mq_queue *, const char *name, long long delay_ms);
-int mq_giveback(struct mq_queue *, const char *name);
+int mq_giveback(struct mq_queue *, const char *name, enum mq_event);
 int mq_extend(struct mq_queue *, const char *name, long long timeout_ms);
 int mq_fail(struct mq_queue *, const char *name, const char *reason);
 int mq_settle(struct mq_queue *, enum mq_dir, const char *name,
@@ -337,21 +329,6 @@ int mq_watch_wait(struct mq_watch *, long long until_ms);
 int mq_watch_drain(struct mq_watch *, struct mq_walk *);
 void mq_watch_close(struct mq_watch *);
 
-/* tool.c: shared by the tools' main()s; the only code here that prints */
-void mq_tool_init(void);
-void mq_tool_signals(void (*)(int));
-void mq_tool_operands(int argc, char **argv, void (*)(const char *),
-    const char *what);
-void mq_tool_tally(int code);
-int mq_tool_exit(void);
-int mq_tool_rename(struct mq_queue *, const char *shown);
-const char *mq_tool_path(char *);
-int mq_tool_open_error(struct mq_queue *, const char *path);
-int mq_tool_error(struct mq_queue *, const char *what);
-void mq_tool_skipped(struct mq_queue *, enum mq_dir, const char *,
-    const char *);
-int mq_tool_flush(void);
-
 /* worker.c: for long-running consumers (mqwatch) */
 #define MQ_WALK_HINTS 32
 struct mq_walk {
@@ -402,7 +379,6 @@ struct mq_peek {
 	long long at;		/* new/: visible at; cur/: deadline; else 0 */
 	off_t size;
 };
-enum mq_state mq_state_of(enum mq_dir, const struct stat *, long long now);
 int mq_stat(struct mq_queue *, long long now, struct mq_stats *);
 void mq_stat_free(struct mq_stats *);
 int mq_peek(struct mq_queue *, long long now,

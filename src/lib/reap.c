@@ -33,13 +33,6 @@
 #define LOCKFILE ".reap.lock"
 
 static void
-soonest(struct mq_reaper *r, long long t)
-{
-	if (r->due == 0 || t < r->due)
-		r->due = t;
-}
-
-static void
 failed(struct mq_queue *q, struct mq_reaper *r, enum mq_dir dir,
     const char *name)
 {
@@ -103,41 +96,38 @@ entry(struct mq_queue *q, struct mq_reaper *r, enum mq_dir dir,
 	return 1;
 }
 
+/* A claim of cur/: the gate says whether it is due (expired). */
 static void
 reap_cur(struct mq_queue *q, struct mq_reaper *r, const char *name,
     long long now)
 {
 	struct mq_verdict v;
-	struct mq_name n;
-	struct stat st;
+	struct mq_look l;
 	pid_t pid;
 
-	if (!entry(q, r, MQ_CUR, name, &st))
+	/* A dry run writes nothing, not even the clock's probe. */
+	switch (mq_gate(q, MQ_CUR, name, now, r->dryrun ? 0 : MQ_GATE_CLOCK,
+	    &l)) {
+	case MQ_LOOK_GONE:
+	case MQ_LOOK_DISTRUSTED:
 		return;
-	if (st.st_nlink != 1) {
-		if (!r->dryrun)
-			mq_linked(q, MQ_CUR, name, &st, now);
-		else if (q->skipped)
-			q->skipped(q, MQ_CUR, name, "has more than one link");
+	case MQ_LOOK_FAILED:
+		r->error(r);
 		return;
-	}
-	if (mq_name_parse(name, &n) < 0) {
-		if (q->skipped)
-			q->skipped(q, MQ_CUR, name, "unsafe name");
+	case MQ_LOOK_ODD:
+		mq_odd(q, MQ_CUR, name, &l, now, !r->dryrun);
 		return;
-	}
-	if (!mq_claim_expired(&st, &n, now, &r->due)) {
-		if (r->owner && (pid = mq_owner_pid(n.owner)) > 0)
+	case MQ_LOOK_WAITING:
+		mq_soonest(&r->due, l.at);
+		if (r->owner && (pid = mq_owner_pid(l.n.owner)) > 0)
 			r->owner(r, pid);
 		return;
+	case MQ_LOOK_DUE:
+		break;
 	}
-	/* A dry run writes nothing, not even the clock's probe. */
-	if (!r->dryrun && mq_mtime_ms(&st) <= now &&
-	    !mq_clock_ok(q, MQ_CUR, name))
-		return;
-	mq_fate(&q->cfg, &n, MQ_EV_EXPIRED, now, &v);
-	judge(q, r, MQ_CUR, name, &n, &v, v.fate != MQ_FATE_RETURN ? NULL :
-	    mq_mtime_ms(&st) <= now ? "claim expired" : "owner dead");
+	mq_fate(&q->cfg, &l.n, MQ_EV_EXPIRED, now, &v);
+	judge(q, r, MQ_CUR, name, &l.n, &v, v.fate != MQ_FATE_RETURN ? NULL :
+	    l.why);
 }
 
 /* The TTL is in the name: no stat at all for a million waiting messages. */
@@ -158,7 +148,7 @@ reap_new(struct mq_queue *q, struct mq_reaper *r, const char *name,
 	if (n.expires > now / 1000) {
 		/* A planted t field of 18 digits: never, not an overflow. */
 		if (n.expires < LLONG_MAX / 1000)
-			soonest(r, n.expires * 1000);
+			mq_soonest(&r->due, n.expires * 1000);
 		return;
 	}
 	mq_fate(&q->cfg, &n, MQ_EV_EXPIRED, now, &v);
@@ -181,7 +171,7 @@ reap_old(struct mq_queue *q, struct mq_reaper *r, enum mq_dir dir,
 	age = dir == MQ_DONE ? q->cfg.retention_ms : MQ_TMP_MAX_AGE_MS;
 	t = dir == MQ_DONE ? mq_ctime_ms(&st) : mq_mtime_ms(&st);
 	if (t + age > now) {
-		soonest(r, t + age);
+		mq_soonest(&r->due, t + age);
 		return;
 	}
 	if (!r->dryrun && unlinkat(q->dfd[dir], name, 0) < 0) {
@@ -245,10 +235,14 @@ reap_key(struct mq_queue *q, struct mq_reaper *r, int kfd, const char *name,
 		    O_CLOEXEC)) < 0)
 			return;
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			if (!r->dryrun)
-				unlinkat(kfd, name, 0);
-			r->act(r, "remove", MQ_KEYS, name, MQ_KEYS, NULL,
-			    "left by a put killed");
+			if (r->dryrun || unlinkat(kfd, name, 0) == 0)
+				r->act(r, "remove", MQ_KEYS, name, MQ_KEYS,
+				    NULL, "left by a put killed");
+			else if (errno != ENOENT) {
+				snprintf(q->errobj, sizeof(q->errobj),
+				    "keys/%s", name);
+				r->error(r);
+			}
 		}
 		close(fd);
 		return;

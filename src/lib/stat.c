@@ -2,11 +2,12 @@
  * stat.c: what a queue holds, seen without claiming or changing anything
  * (mqstat).
  *
- * The state of a message is its directory and, in new/ and cur/, its mtime:
- * new/ holds visible (mtime passed) and delayed messages, cur/ live and
- * expired claims (deadline passed and the rename MQ_SETTLE_MS old, as
- * claim.c counts them; a claim whose owner died is live until a claimer or
- * mqreap notices).  done/, dead/ and tmp/ are counted from their names
+ * The state of a message is its directory and, in new/ and cur/, what the
+ * gate (gate.c) says of it, as claimers and mqreap see it: new/ holds
+ * visible and delayed messages, cur/ live and expired claims (deadline
+ * passed, or owner dead, and the rename MQ_SETTLE_MS old).  Entries the
+ * gate finds odd (FIFOs, links, unsafe names) are not messages: not
+ * counted.  done/, dead/ and tmp/ are counted from their names
  * alone, the reason of a dead letter being the name's last field, and the
  * enqueue time of every message is in its id (mq_name_time): so a stat is
  * one directory read per directory, plus one fstatat per entry of new/ and
@@ -31,31 +32,24 @@ const char *const mq_statenames[MQ_NSTATES] = { "visible", "delayed",
 const long long mq_age_bounds[MQ_AGE_BUCKETS - 1] = { 300, 600, 1200, 2400,
 	4800, 9600, 19200, 38400, 76800 };
 
-/* The state of a message in dir whose stat is st (NULL: not needed). */
-enum mq_state
-mq_state_of(enum mq_dir dir, const struct stat *st, long long now)
-{
-	switch (dir) {
-	case MQ_NEW:
-		return mq_mtime_ms(st) <= now ? MQ_ST_VISIBLE : MQ_ST_DELAYED;
-	case MQ_CUR:
-		return mq_mtime_ms(st) <= now &&
-		    mq_ctime_ms(st) + MQ_SETTLE_MS <= now ? MQ_ST_EXPIRED :
-		    MQ_ST_INFLIGHT;
-	case MQ_DONE:
-		return MQ_ST_DONE;
-	case MQ_DEAD:
-		return MQ_ST_DEAD;
-	default:
-		break;
-	}
-	return MQ_ST_TMP;
-}
-
-/* stat an entry: 1 a message, 0 gone or not a regular file, -1 error. */
+/*
+ * An entry of dir: 1 a message (*state its state), 0 gone or no message,
+ * -1 error.  In new/ and cur/ the gate (gate.c) decides, as for claimers.
+ */
 static int
-entry(struct mq_queue *q, enum mq_dir dir, const char *name, struct stat *st)
+entry(struct mq_queue *q, enum mq_dir dir, const char *name, long long now,
+    struct stat *st, enum mq_state *state)
 {
+	struct mq_look l;
+	enum mq_look_kind k;
+
+	if (dir == MQ_NEW || dir == MQ_CUR) {
+		k = mq_gate(q, dir, name, now, 0, &l);
+		*st = l.st;
+		*state = mq_look_state(dir, k);
+		return k == MQ_LOOK_FAILED ? -1 : k >= MQ_LOOK_WAITING;
+	}
+	*state = mq_look_state(dir, MQ_LOOK_DUE);
 	if (fstatat(q->dfd[dir], name, st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 :
 		    mq_entry_error(q, dir, name, errno);
@@ -116,11 +110,10 @@ one(struct mq_queue *q, enum mq_dir dir, const char *name, long long now,
 	int r;
 
 	if (dir == MQ_NEW || dir == MQ_CUR) {
-		if ((r = entry(q, dir, name, &st)) <= 0)
+		if ((r = entry(q, dir, name, now, &st, &state)) <= 0)
 			return r;
-		state = mq_state_of(dir, &st, now);
 	} else
-		state = mq_state_of(dir, NULL, now);
+		state = mq_look_state(dir, MQ_LOOK_DUE);
 	s->n[state]++;
 	switch (state) {
 	case MQ_ST_VISIBLE:
@@ -207,13 +200,13 @@ mq_peek(struct mq_queue *q, long long now,
 			memset(&p, 0, sizeof(p));
 			p.dir = order[d];
 			p.name = mq_scan_name(&sc, i);
-			if ((e = entry(q, p.dir, p.name, &st)) <= 0) {
+			if ((e = entry(q, p.dir, p.name, now, &st,
+			    &p.state)) <= 0) {
 				r = e;
 				continue;
 			}
 			if (mq_name_parse(p.name, &p.n) < 0)
 				strlcpy(p.n.id, p.name, sizeof(p.n.id));
-			p.state = mq_state_of(p.dir, &st, now);
 			p.put = put_time(p.name, &st);
 			p.size = st.st_size;
 			if (p.dir == MQ_NEW || p.dir == MQ_CUR)

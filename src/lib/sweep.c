@@ -39,7 +39,8 @@
 #define S_AT 7			/* magic, S, space, T, newline */
 #define T_AT 21
 #define HDRLEN 35
-#define NOTE_MAX (HDRLEN + MQ_SWEEP_OWNERS * 32 + 1) /* lines and a NUL */
+#define NOTE_MAX (HDRLEN + MQ_SWEEP_OWNERS * MQ_OWNER_MAX + 1) /* and NUL */
+#define NEVER 9999999999999LL	/* 13 digits of ms: no claim is due */
 
 /*
  * Does the note let us skip cur/ now?  1 if so, with *due lowered to when
@@ -67,10 +68,10 @@ mq_sweep_fresh(struct mq_queue *q, long long now, long long *due)
 	    buf[HDRLEN - 1] != '\n')
 		return 0;
 	buf[T_AT - 1] = buf[HDRLEN - 1] = '\0';
-	at = strtonum(buf + S_AT, 0, 9999999999999LL, &e);
+	at = strtonum(buf + S_AT, 0, NEVER, &e);
 	if (e)
 		return 0;
-	next = strtonum(buf + T_AT, 0, 9999999999999LL, &e);
+	next = strtonum(buf + T_AT, 0, NEVER, &e);
 	if (e || at > now || now - at >= MQ_CUR_NOTE_MS || now >= next)
 		return 0;
 	for (p = buf + HDRLEN; *p; p = nl + 1) {
@@ -86,12 +87,17 @@ mq_sweep_fresh(struct mq_queue *q, long long now, long long *due)
 	return 1;
 }
 
-/* Remember an owner of this host seen in cur/; too many spoil the note. */
+/*
+ * A claim seen in cur/, due at due (0: unknown), owned by owner: the note
+ * keeps the first due time and the owners of this host; too many owners
+ * spoil it.
+ */
 void
-mq_sweep_owner(struct mq_sweep *sw, const char *owner)
+mq_sweep_seen(struct mq_sweep *sw, long long due, const char *owner)
 {
 	int i;
 
+	mq_soonest(&sw->next, due);
 	if (mq_owner_pid(owner) <= 0)
 		return; /* none, or another host's: its deadline decides */
 	for (i = 0; i < sw->nowners; i++)
@@ -119,8 +125,7 @@ mq_sweep_write(struct mq_queue *q, const struct mq_sweep *sw)
 	if (sw->spoilt)
 		return;
 	len = (size_t)snprintf(buf, sizeof(buf), "%s%013lld %013lld\n", MAGIC,
-	    sw->at, sw->next > 0 && sw->next < 9999999999999LL ?
-	    sw->next : 9999999999999LL);
+	    sw->at, sw->next > 0 && sw->next < NEVER ? sw->next : NEVER);
 	for (i = 0; i < sw->nowners; i++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s\n",
 		    sw->owners[i]);

@@ -109,24 +109,6 @@ bad:
 	return -1;
 }
 
-/*
- * Temporary failures are the ones that may go away by themselves: a full
- * disk, an I/O error, a lack of memory or descriptors, a lock held by
- * another process.  Everything else needs a person.
- */
-int
-mq_exitcode(int err)
-{
-	switch (err) {
-	case ENOSPC: case EDQUOT: case EIO: case EAGAIN: case ENOMEM:
-	case EMFILE: case ENFILE: case EINTR: case ETIMEDOUT: case EBUSY:
-	case ENOLCK: case ESTALE:
-		return MQ_EXIT_TEMP;
-	default:
-		return MQ_EXIT_PERM;
-	}
-}
-
 int
 mq_write_all(int fd, const void *buf, size_t len)
 {

@@ -1,8 +1,8 @@
 /*
  * tool.c: what every tool does the same way: start, read its operands,
  * explain a failure to open a queue, report skipped spool entries, keep the
- * exit status, and check stdout before exiting.  (The one file here that
- * prints: it is for the tools' main()s.)
+ * exit status, and check stdout before exiting.  Linked into the tools,
+ * not into libmq.a: the library never prints and never exits.
  */
 #include <sys/stat.h>
 
@@ -15,7 +15,28 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "mq-internal.h"
+#include "tool.h"
+
+/*
+ * Temporary failures are the ones that may go away by themselves: a full
+ * disk, an I/O error, a lack of memory or descriptors, a lock held by
+ * another process.  Everything else needs a person.
+ */
+int
+mq_exitcode(int err)
+{
+	switch (err) {
+	case ENOSPC: case EDQUOT: case EIO: case EAGAIN: case ENOMEM:
+	case EMFILE: case ENFILE: case EINTR: case ETIMEDOUT: case EBUSY:
+	case ENOLCK:
+		return MQ_EXIT_TEMP;
+	case ESTALE:
+		/* The library's word for a claim that moved on (lease.c). */
+		return MQ_EXIT_STALE;
+	default:
+		return MQ_EXIT_PERM;
+	}
+}
 
 /* Trailing slashes off, so printed paths read "q/cur/NAME". */
 const char *
@@ -160,11 +181,10 @@ mq_tool_signals(void (*handler)(int))
 }
 
 /*
- * The exit status of a tool that goes on after a failed item: the worst
- * seen, permanent before temporary before stale.
+ * Which of two exit statuses a tool that met both reports: the worst,
+ * permanent before temporary before stale.  Every tool ranks by this one
+ * table (mq(7), EXIT STATUS).
  */
-static int tallied;
-
 static int
 rank(int code)
 {
@@ -184,14 +204,22 @@ rank(int code)
 	case MQ_EXIT_PERM:
 		return 7;
 	}
-	return 2;
+	return 2;		/* empty, usage */
 }
+
+int
+mq_exit_worse(int a, int b)
+{
+	return rank(b) > rank(a) ? b : a;
+}
+
+/* The exit status of a tool that goes on after a failed item. */
+static int tallied;
 
 void
 mq_tool_tally(int code)
 {
-	if (rank(code) > rank(tallied))
-		tallied = code;
+	tallied = mq_exit_worse(tallied, code);
 }
 
 /* The status to exit with, once stdout is flushed (its failure counts). */
@@ -240,7 +268,7 @@ mq_tool_operands(int argc, char **argv, void (*fn)(const char *),
 
 /* Messages name the queue as the user spelled it, not as it was opened. */
 int
-mq_tool_rename(struct mq_queue *q, const char *shown)
+mq_tool_show_as(struct mq_queue *q, const char *shown)
 {
 	char *p;
 
