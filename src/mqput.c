@@ -398,8 +398,7 @@ main(int argc, char *argv[])
 	q.skipped = mq_tool_skipped;
 	if (o.size >= 0)
 		q.cfg.max_size = o.size;
-	if ((p = mq_put_begin(&q, o.delay, o.ttl >= 0 ? o.ttl :
-	    q.cfg.ttl_ms, o.nosync)) == NULL)
+	if ((p = mq_put_begin(&q, o.delay, o.ttl, o.nosync)) == NULL)
 		err(MQ_EXIT_TEMP, "malloc");
 	if (o.key && mq_put_key(p, o.key) < 0)
 		err(MQ_EXIT_USAGE, "-K %s", o.key);

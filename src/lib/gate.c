@@ -140,3 +140,14 @@ mq_look_state(enum mq_dir dir, enum mq_look_kind k)
 	}
 	return MQ_ST_TMP;
 }
+
+/*
+ * A message that waits outside new/ (behind its group's head, group.c):
+ * visible or delayed by its mtime, as it will be in new/.
+ */
+enum mq_state
+mq_waiting_state(const struct stat *st, long long now)
+{
+	return mq_look_state(MQ_NEW, mq_mtime_ms(st) <= now ? MQ_LOOK_DUE :
+	    MQ_LOOK_WAITING);
+}

@@ -879,7 +879,7 @@ admin_one(struct mq_group *g, struct mq_group *tg, struct mq_admin *a,
 
 	if (fstatat(g->gfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode) || mq_name_parse(name, &n) < 0 ||
-	    !(a->states & MQ_STATE_BIT(mq_state_of(MQ_NEW, &st, now))))
+	    !(a->states & MQ_STATE_BIT(mq_waiting_state(&st, now))))
 		return;
 	mq_fate(&q->cfg, &n, tg ? MQ_EV_MOVED : MQ_EV_PURGED, now, &v);
 	mq_fate_name(&n, &v, now, &tn);
@@ -1052,7 +1052,7 @@ peek_group(struct mq_queue *q, int sfd, const char *key, long long now,
 		p.name = shown;
 		if (mq_name_parse(names[j], &p.n) < 0)
 			strlcpy(p.n.id, names[j], sizeof(p.n.id));
-		p.state = mq_state_of(MQ_NEW, &st, now);
+		p.state = mq_waiting_state(&st, now);
 		p.put = mq_name_time(names[j]) * 1000;
 		p.at = mq_mtime_ms(&st);
 		p.size = st.st_size;

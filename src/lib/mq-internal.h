@@ -40,6 +40,25 @@ void mq_sanitize_word(char *dst, size_t, const char *src);
 /* config.c */
 int mq_config_write_default(int qfd, mode_t);
 
+/* enter.c: the one way into new/ */
+struct mq_arrival {
+	char tmp[MQ_NAME_MAX + 1];	/* its file in tmp/ */
+	struct mq_name n;		/* its name to be: id, fields */
+	char name[MQ_NAME_MAX + 1];	/* the name it got in new/ */
+};
+struct mq_entered {
+	size_t moved;			/* how many are in new/ */
+	int unsure;			/* ... but new/ could not be synced */
+	enum mq_refusal why;		/* fewer: which limit refused */
+};
+#define MQ_ENTER_NOSYNC 1	/* the caller asked for no syncing */
+#define MQ_ENTER_KEEPID 2	/* the id is the caller's: never a fresh one */
+int mq_enter_fits(const struct mq_queue *, long long size);
+int mq_enter_name(const struct mq_queue *, struct mq_name *,
+    long long ttl_ms);
+int mq_enter(struct mq_queue *, struct mq_arrival *, size_t, int flags,
+    struct mq_entered *);
+
 /* limit.c */
 int mq_limit_room(struct mq_queue *, size_t want, size_t *room,
     enum mq_refusal *why);
@@ -110,6 +129,7 @@ enum mq_look_kind mq_gate(struct mq_queue *, enum mq_dir, const char *,
 enum mq_look_kind mq_gate_claim(const struct stat *, struct mq_look *,
     long long now);
 enum mq_state mq_look_state(enum mq_dir, enum mq_look_kind);
+enum mq_state mq_waiting_state(const struct stat *, long long now);
 
 /* lease.c */
 void mq_odd(struct mq_queue *, enum mq_dir, const char *,

@@ -159,7 +159,6 @@ void mq_put_abort(struct mq_put *);
 enum mq_refusal { MQ_REFUSED_NOT, MQ_REFUSED_FULL, MQ_REFUSED_RESERVE };
 enum mq_refusal mq_put_refused(const struct mq_put *);
 int mq_put_key(struct mq_put *, const char *key);
-int mq_put_coalesced(const struct mq_put *);
 int mq_put_group(struct mq_put *, const char *key);
 
 /* key.c */

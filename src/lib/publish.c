@@ -5,7 +5,8 @@
  *
  *	1. copy the body to the queue's tmp/ID.NAME, fsync it
  *	2. make the record pub/ID/NAME; fsync pub/ID once for all
- *	3. rename tmp/ID.NAME into new/; fsync each new/ once
+ *	3. tmp/ID.NAME into new/ the one way there is (enter.c: limits,
+ *	   no-replace rename, new/ fsync'ed once)
  *
  * and a retry reads where each subscriber stands from the record and the
  * copy in tmp/.  Nothing here prints: each subscriber's outcome is in its
@@ -329,9 +330,7 @@ static void
 stage(struct pub *P, struct target *g)
 {
 	struct mq_queue *q = &g->q;
-	enum mq_refusal why;
 	struct stat st;
-	size_t room;
 
 	snprintf(g->did, sizeof(g->did), "%s.%s", P->id, g->s->name);
 	if (mq_open(q, g->s->queue, 0, 0) < 0) {
@@ -348,22 +347,7 @@ stage(struct pub *P, struct target *g)
 			g->s->state = MQ_SUB_ALREADY;
 		return;
 	}
-	if (q->cfg.max_size && P->size > q->cfg.max_size) {
-		errno = EFBIG;
-		missed(g, MQ_SUB_FAILED);
-		return;
-	}
-	if (mq_limit_room(q, 1, &room, &why) < 0) {
-		missed(g, MQ_SUB_FAILED);
-		return;
-	}
-	if (room == 0) {
-		g->s->refused = why;
-		errno = ENOSPC;
-		missed(g, MQ_SUB_REFUSED);
-		return;
-	}
-	if (copy(P, g) < 0) {
+	if (mq_enter_fits(q, P->size) < 0 || copy(P, g) < 0) {
 		missed(g, MQ_SUB_FAILED);
 		return;
 	}
@@ -404,53 +388,58 @@ records(struct pub *P)
 }
 
 /*
- * tmp/ID.NAME into new/ (with the queue's TTL), for each one staged; with
- * a group, into the group (group.c): its head, or behind it.
+ * A copy refused by its queue's limits: its record goes first (synced: a
+ * retry must not take the subscriber for served), then the copy, so that
+ * a retry finds it to make afresh.
  */
 static void
-rename_one(struct target *g, const char *group)
+refused(struct pub *P, struct target *g, enum mq_refusal why)
 {
-	struct mq_queue *q = &g->q;
-	char to[MQ_NAME_MAX + 1];
-	struct mq_name n;
-
-	memset(&n, 0, sizeof(n));
-	strlcpy(n.id, g->did, sizeof(n.id));
-	if (q->cfg.ttl_ms > 0)
-		n.expires = (mq_now_ms() + q->cfg.ttl_ms + 999) / 1000;
-	if (group)
-		strlcpy(n.group, group, sizeof(n.group));
-	if (mq_name_format(to, sizeof(to), &n) < 0) {
+	if (unlinkat(P->pdfd, g->s->name, 0) < 0 ||
+	    (P->sync && mq_fsync(P->pdfd) < 0)) {
 		missed(g, MQ_SUB_FAILED);
 		return;
 	}
-	if (group ? mq_group_rejoin(q, q->dfd[MQ_TMP], g->did, &n) < 0 :
-	    mq_rename_fresh(q->dfd[MQ_TMP], g->did, q->dfd[MQ_NEW], to) < 0) {
-		snprintf(q->errobj, sizeof(q->errobj), "new/%s", to);
-		missed(g, MQ_SUB_FAILED);
-		return;
-	}
-	g->s->state = MQ_SUB_DELIVERED;
+	(void)unlinkat(g->q.dfd[MQ_TMP], g->did, 0);
+	g->s->refused = why;
+	errno = ENOSPC;
+	missed(g, MQ_SUB_REFUSED);
 }
 
+/*
+ * tmp/ID.NAME into new/ the one way there is (enter.c: the queue's TTL,
+ * its limits, the rename or its group, new/ synced), for each one staged.
+ */
 static void
 deliver(struct pub *P)
 {
+	struct mq_arrival a;
+	struct mq_entered e;
 	struct target *g;
 	size_t i;
 
-	for (i = 0; i < P->n; i++)
-		if (P->tg[i].staged)
-			rename_one(&P->tg[i], P->t->group);
 	for (i = 0; i < P->n; i++) {
 		g = &P->tg[i];
-		if (g->s->state != MQ_SUB_DELIVERED)
+		if (!g->staged)
 			continue;
-		if (P->sync && g->q.cfg.sync && mq_fsync(g->q.dfd[MQ_NEW]) < 0) {
-			strlcpy(g->q.errobj, "new", sizeof(g->q.errobj));
+		memset(&a, 0, sizeof(a));
+		strlcpy(a.tmp, g->did, sizeof(a.tmp));
+		strlcpy(a.n.id, g->did, sizeof(a.n.id));
+		if (P->t->group)
+			strlcpy(a.n.group, P->t->group, sizeof(a.n.group));
+		if (mq_enter_name(&g->q, &a.n, -1) < 0) {
+			missed(g, MQ_SUB_FAILED);
+			continue;
+		}
+		if (mq_enter(&g->q, &a, 1, MQ_ENTER_KEEPID | (P->sync ? 0 :
+		    MQ_ENTER_NOSYNC), &e) == 0)
+			g->s->state = MQ_SUB_DELIVERED;
+		else if (e.unsure)
 			missed(g, MQ_SUB_UNSURE);
-		} else if (g->q.cfg.overflow_drop)
-			mq_limit_trim(&g->q);
+		else if (errno == ENOSPC && e.why != MQ_REFUSED_NOT)
+			refused(P, g, e.why);
+		else
+			missed(g, MQ_SUB_FAILED);
 	}
 }
 

@@ -3,11 +3,9 @@
  *
  * Each message is written to tmp/ (O_EXCL, O_NOFOLLOW, an explicit mode),
  * closed and checked; at commit the data is made durable (fsync of the one
- * file, or one syncfs for a batch: group commit), each file is renamed into
- * new/ without replacing anything, and new/ is fsync'ed.  Only then is an id
- * given to the caller to report.  A consumer can never see a partial file: new/ only ever gets
- * whole files by rename.  The queue's limits (limit.c) are checked at
- * commit, before anything is renamed: a refused message never reaches new/.
+ * file, or one syncfs for a batch: group commit) and the files go into
+ * new/ the one way there is (enter.c: limits, no-replace rename, new/
+ * fsync'ed, overflow).  Only then is an id given to the caller to report.
  */
 #include <sys/stat.h>
 
@@ -20,11 +18,6 @@
 
 #include "mq-internal.h"
 
-struct pending {
-	char name[MQ_NAME_MAX + 1];
-	char id[MQ_NAME_MAX + 1];
-};
-
 struct mq_put {
 	struct mq_queue *q;
 	long long delay_ms, ttl_ms;
@@ -32,19 +25,19 @@ struct mq_put {
 	int lastfd;		/* the latest file, kept for its fsync */
 	enum mq_refusal refused; /* by the last commit (limit.c) */
 	char key[MQ_FIELD_MAX + 1]; /* of the one message; "" none */
-	int coalesced;		/* the last commit added nothing (key.c) */
 	char group[MQ_FIELD_MAX + 1]; /* of every message; "" none */
-	struct mq_group *g;	/* locked while a commit enters it */
-	struct pending *p;
+	struct mq_arrival *p;	/* staged in tmp/: p[i].tmp */
 	size_t n, cap;
 };
 
-static int flush(struct mq_put *);
-static int publish(struct mq_put *, struct pending *);
-static int commit_keyed(struct mq_put *, size_t *, int *);
-static int enter(struct mq_put *, const char *, const char *);
-static int ungroup(struct mq_put *);
+/* Names of tmp/ tried when one exists (a leftover of the same id). */
+#define TMP_TRIES 9
 
+static int flush(struct mq_put *);
+static void remove_unmoved(struct mq_put *, size_t);
+static int commit_keyed(struct mq_put *, size_t *, int *);
+
+/* ttl_ms < 0: the queue's default TTL. */
 struct mq_put *
 mq_put_begin(struct mq_queue *q, long long delay_ms, long long ttl_ms,
     int nosync)
@@ -85,24 +78,19 @@ close_last(struct mq_put *p)
 
 	p->lastfd = -1;
 	if (fd >= 0 && close(fd) < 0)
-		return fail(p, "tmp", p->p[p->n - 1].name);
+		return fail(p, "tmp", p->p[p->n - 1].tmp);
 	return 0;
 }
 
 static int
-name_new(struct mq_put *p, struct pending *e)
+name_new(struct mq_put *p, struct mq_arrival *a)
 {
-	struct mq_name n;
-
-	memset(&n, 0, sizeof(n));
-	if (mq_new_id(n.id, sizeof(n.id)) < 0)
+	memset(&a->n, 0, sizeof(a->n));
+	if (mq_enter_name(p->q, &a->n, p->ttl_ms) < 0)
 		return -1;
-	if (p->ttl_ms > 0)
-		n.expires = (mq_now_ms() + p->ttl_ms + 999) / 1000;
-	strlcpy(n.key, p->key, sizeof(n.key));
-	strlcpy(n.group, p->group, sizeof(n.group));
-	strlcpy(e->id, n.id, sizeof(e->id));
-	return mq_name_format(e->name, sizeof(e->name), &n);
+	strlcpy(a->n.key, p->key, sizeof(a->n.key));
+	strlcpy(a->n.group, p->group, sizeof(a->n.group));
+	return mq_name_format(a->tmp, sizeof(a->tmp), &a->n);
 }
 
 /* A failed put removes its own file and nothing else. */
@@ -115,7 +103,7 @@ undo(struct mq_put *p)
 		close(p->lastfd);
 	p->lastfd = -1;
 	p->n--;
-	unlinkat(p->q->dfd[MQ_TMP], p->p[p->n].name, 0);
+	(void)unlinkat(p->q->dfd[MQ_TMP], p->p[p->n].tmp, 0);
 	errno = e;
 	return -1;
 }
@@ -129,7 +117,7 @@ int
 mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 {
 	struct mq_queue *q = p->q;
-	struct pending *e, *np;
+	struct mq_arrival *e, *np;
 	char chunk[65536];
 	long long total = 0;
 	struct timespec ts[2];
@@ -149,23 +137,19 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 	for (tries = 0;; tries++) {
 		if (name_new(p, e) < 0)
 			return fail(p, "tmp", "");
-		fd = openat(q->dfd[MQ_TMP], e->name, O_WRONLY | O_CREAT |
+		fd = openat(q->dfd[MQ_TMP], e->tmp, O_WRONLY | O_CREAT |
 		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, q->fmode);
 		if (fd >= 0)
 			break;
-		if (errno != EEXIST || tries > 8)
-			return fail(p, "tmp", e->name);
+		if (errno != EEXIST || tries + 1 >= TMP_TRIES)
+			return fail(p, "tmp", e->tmp);
 	}
 	p->n++;
 	p->lastfd = fd;
 	if (in < 0) {
-		if (q->cfg.max_size && (long long)len > q->cfg.max_size) {
-			errno = EFBIG;
-			fail(p, "tmp", e->name);
-			return undo(p);
-		}
-		if (mq_write_all(fd, buf, len) < 0) {
-			fail(p, "tmp", e->name);
+		if (mq_enter_fits(q, (long long)len) < 0 ||
+		    mq_write_all(fd, buf, len) < 0) {
+			fail(p, "tmp", e->tmp);
 			return undo(p);
 		}
 	} else {
@@ -179,13 +163,9 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 			if (r == 0)
 				break;
 			total += r;
-			if (q->cfg.max_size && total > q->cfg.max_size) {
-				errno = EFBIG;
-				fail(p, "tmp", e->name);
-				return undo(p);
-			}
-			if (mq_write_all(fd, chunk, (size_t)r) < 0) {
-				fail(p, "tmp", e->name);
+			if (mq_enter_fits(q, total) < 0 ||
+			    mq_write_all(fd, chunk, (size_t)r) < 0) {
+				fail(p, "tmp", e->tmp);
 				return undo(p);
 			}
 		}
@@ -198,7 +178,7 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 		ts[1].tv_sec = at / 1000;
 		ts[1].tv_nsec = (at % 1000) * 1000000;
 		if (futimens(fd, ts) < 0) {
-			fail(p, "tmp", e->name);
+			fail(p, "tmp", e->tmp);
 			return undo(p);
 		}
 	}
@@ -206,7 +186,7 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 }
 
 /*
- * Make the pending files durable, move them into new/, make new/ durable.
+ * Make the pending files durable and move them into new/ (enter.c).
  * *moved says how many reached new/, in order: mq_put_id gives their ids,
  * which the caller must report even when this fails (they are enqueued).
  * On an error the rest are removed from tmp/.  *unsure is set when the
@@ -216,66 +196,39 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 int
 mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 {
-	struct mq_queue *q = p->q;
-	size_t i, room;
-	int rc = 0;
+	struct mq_entered e;
+	int rc;
 
 	*moved = 0;
 	*unsure = 0;
 	p->refused = MQ_REFUSED_NOT;
-	p->coalesced = 0;
 	if (p->n == 0)
 		return 0;
 	if (p->key[0])
 		return commit_keyed(p, moved, unsure);
-	if (mq_limit_room(q, p->n, &room, &p->refused) < 0)
-		goto abort;
-	if (room == 0) {
-		q->errobj[0] = '\0';
-		errno = ENOSPC;
-		goto abort;
+	if (flush(p) < 0) {
+		mq_put_abort(p);
+		return -1;
 	}
-	if (flush(p) < 0)
-		goto abort;
-	if (p->group[0] && (p->g = mq_group_begin(q, p->group)) == NULL)
-		goto abort;
-	for (i = 0; i < room; i++) {
-		if (publish(p, &p->p[i]) < 0) {
-			rc = -1;
-			break;
-		}
-		(*moved)++;
-	}
-	/* Into a held group, nothing entered new/ (group.c syncs its own). */
-	if (*moved > 0 && p->sync && (!p->g || q->dirty & 1u << MQ_NEW) &&
-	    mq_fsync(q->dfd[MQ_NEW]) < 0) {
-		fail(p, "new", "");
-		*unsure = 1;
-		rc = -1;
-	}
-	if (ungroup(p) < 0 && rc == 0) {
-		*unsure = 1;
-		rc = -1;
-	}
-	if (rc == 0 && room < p->n) {
-		/* Refused by a limit: no spool object failed. */
-		q->errobj[0] = '\0';
-		errno = ENOSPC;
-		rc = -1;
-	}
-	if (rc == 0 && q->cfg.overflow_drop)
-		mq_limit_trim(q);
-	if (*moved < p->n) {
-		int e = errno;
-		for (i = *moved; i < p->n; i++)
-			unlinkat(q->dfd[MQ_TMP], p->p[i].name, 0);
-		errno = e;
-	}
-	p->n = 0;
+	rc = mq_enter(p->q, p->p, p->n, p->sync ? 0 : MQ_ENTER_NOSYNC, &e);
+	*moved = e.moved;
+	*unsure = e.unsure;
+	p->refused = e.why;
+	remove_unmoved(p, e.moved);
 	return rc;
-abort:
-	mq_put_abort(p);
-	return -1;
+}
+
+/* The staged files from the first not moved on are removed; errno kept. */
+static void
+remove_unmoved(struct mq_put *p, size_t moved)
+{
+	int e = errno;
+	size_t i;
+
+	for (i = moved; i < p->n; i++)
+		(void)unlinkat(p->q->dfd[MQ_TMP], p->p[i].tmp, 0);
+	p->n = 0;
+	errno = e;
 }
 
 /*
@@ -308,13 +261,6 @@ mq_put_group(struct mq_put *p, const char *key)
 	return 0;
 }
 
-/* Did the last commit add nothing, its key held by a message waiting? */
-int
-mq_put_coalesced(const struct mq_put *p)
-{
-	return p->coalesced;
-}
-
 /*
  * Commit a keyed message (key.c).  The key is taken first: held by another
  * message, ours is removed unsynced, and the id reported is the holder's,
@@ -327,21 +273,21 @@ static int
 commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
 {
 	struct mq_queue *q = p->q;
-	struct pending *e = &p->p[0];
+	struct mq_arrival *a = &p->p[0];
 	char holder[MQ_NAME_MAX + 8];
+	struct mq_entered e;
 	struct mq_name hn;
-	size_t room;
 	int lk, r;
 
-	if (p->n != 1 || (r = mq_key_take(q, p->key, e->name, &lk, holder,
+	if (p->n != 1 || (r = mq_key_take(q, p->key, a->tmp, &lk, holder,
 	    sizeof(holder))) < 0)
 		goto abort;
 	if (r == 0) {
 		mq_put_abort(p);
-		p->coalesced = *moved = 1;
+		*moved = 1;
 		if (mq_name_parse(holder + 4, &hn) < 0)
 			return -1;
-		strlcpy(e->id, hn.id, sizeof(e->id));
+		strlcpy(a->n.id, hn.id, sizeof(a->n.id));
 		if (p->sync && mq_fsync(q->dfd[holder[0] == 'n' ? MQ_NEW :
 		    MQ_CUR]) < 0) {
 			*unsure = 1;
@@ -353,35 +299,19 @@ commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
 		mq_key_drop(q, p->key, lk);
 		goto abort;
 	}
-	if (mq_limit_room(q, 1, &room, &p->refused) < 0 || room == 0) {
-		if (room == 0) {
-			q->errobj[0] = '\0';
-			errno = ENOSPC;
-		}
-		mq_key_drop(q, p->key, lk);
-		goto abort;
-	}
-	/* No fresh name on a clash, as publish() does: the key names this. */
-	if ((p->group[0] && (p->g = mq_group_begin(q, p->group)) == NULL) ||
-	    enter(p, e->name, e->name) < 0) {
-		if (!p->g)
-			fail(p, "new", e->name);
-		ungroup(p);
+	/* The key names this message: no fresh name on a clash. */
+	r = mq_enter(q, a, 1, MQ_ENTER_KEEPID | (p->sync ? 0 :
+	    MQ_ENTER_NOSYNC), &e);
+	*moved = e.moved;
+	*unsure = e.unsure;
+	p->refused = e.why;
+	if (e.moved == 0) {
 		mq_key_drop(q, p->key, lk);
 		goto abort;
 	}
 	p->n = 0;
-	*moved = 1;
-	if ((p->sync && mq_fsync(q->dfd[MQ_NEW]) < 0) || ungroup(p) < 0) {
-		*unsure = 1;
-		ungroup(p);
-		mq_key_release(lk);
-		return fail(p, "new", "");
-	}
 	mq_key_release(lk);
-	if (q->cfg.overflow_drop)
-		mq_limit_trim(q);
-	return 0;
+	return r;
 abort:
 	mq_put_abort(p);
 	return -1;
@@ -401,7 +331,7 @@ mq_put_refused(const struct mq_put *p)
 const char *
 mq_put_id(const struct mq_put *p, size_t i)
 {
-	return p->p[i].id;
+	return p->p[i].n.id;
 }
 
 /*
@@ -422,54 +352,9 @@ flush(struct mq_put *p)
 			    errno == EINTR)
 				;
 		if (rc < 0)
-			return fail(p, "tmp", p->n == 1 ? p->p[0].name : "");
+			return fail(p, "tmp", p->n == 1 ? p->p[0].tmp : "");
 	}
 	return close_last(p);
-}
-
-/* tmp/ to new/, or into its group (group.c): the head, or behind it. */
-static int
-enter(struct mq_put *p, const char *from, const char *to)
-{
-	if (p->g)
-		return mq_group_enter(p->g, p->q->dfd[MQ_TMP], from, to,
-		    p->sync) < 0 ? -1 : 0;
-	return mq_rename_fresh(p->q->dfd[MQ_TMP], from, p->q->dfd[MQ_NEW],
-	    to);
-}
-
-/* The commit is over: its group's line synced, the group let go. */
-static int
-ungroup(struct mq_put *p)
-{
-	struct mq_group *g = p->g;
-
-	p->g = NULL;
-	return mq_group_end(g, p->sync);
-}
-
-/*
- * tmp/ to new/.  The id is fresh (host, pid, counter, random), so a plain
- * rename would do; where the file system can refuse to replace, a name
- * another host made all the same takes a new one.
- */
-static int
-publish(struct mq_put *p, struct pending *e)
-{
-	char oldname[MQ_NAME_MAX + 1];
-	int tries;
-
-	strlcpy(oldname, e->name, sizeof(oldname));
-	for (tries = 0;; tries++) {
-		if (enter(p, oldname, e->name) == 0)
-			return 0;
-		if (errno != EEXIST || tries > 8 || name_new(p, e) < 0) {
-			fail(p, "new", e->name);
-			/* The file in tmp/ still has its first name. */
-			strlcpy(e->name, oldname, sizeof(e->name));
-			return -1;
-		}
-	}
 }
 
 /* Remove every file not yet committed; errno is kept. */
@@ -483,7 +368,7 @@ mq_put_abort(struct mq_put *p)
 		close(p->lastfd);
 	p->lastfd = -1;
 	for (i = 0; i < p->n; i++)
-		unlinkat(p->q->dfd[MQ_TMP], p->p[i].name, 0);
+		(void)unlinkat(p->q->dfd[MQ_TMP], p->p[i].tmp, 0);
 	p->n = 0;
 	errno = e;
 }
@@ -494,7 +379,6 @@ mq_put_end(struct mq_put *p)
 	if (p == NULL)
 		return;
 	mq_put_abort(p);
-	ungroup(p);
 	free(p->p);
 	free(p);
 }
