@@ -30,8 +30,8 @@ bin/%: src/%.o src/tool.o src/lib/libmq.a
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) src/lib/libmq.a $(LDLIBS)
 
-# mqreap's three jobs, a file each (reap.h).
-REAPOBJ = src/reap-follow.o src/reap-kick.o
+# mqreap's three jobs, a file each, and the pass they share (reap.h).
+REAPOBJ = src/reap-follow.o src/reap-kick.o src/reap-pass.o
 bin/mqreap: $(REAPOBJ)
 $(REAPOBJ) src/mqreap.o: src/reap.h
 

@@ -8,8 +8,8 @@
  * back to new/ or to dead/, messages past their TTL expired, done/ past its
  * retention purged, tmp/ leftovers of 36 hours removed.  With -f it keeps
  * running (reap-follow.c); with -k it sends dead letters back instead
- * (reap-kick.c).  Queues come as operands or, with none, one per line on
- * standard input.
+ * (reap-kick.c); each pass is reap-pass.c's.  Queues come as operands or,
+ * with none, one per line on standard input.
  *
  * The work on a queue is done under flock(2) on QUEUE/.reap.lock, so two
  * reapers never race each other (producers and consumers need no lock: each
@@ -26,9 +26,6 @@
 #include <unistd.h>
 
 #include "reap.h"
-
-int fflag, nflag, sflag, vflag, wflag;
-volatile sig_atomic_t gotstop, gothup;
 
 static int kflag;
 static struct reap *rs;
@@ -49,113 +46,6 @@ onsig(int sig)
 		gothup = 1;
 	else
 		gotstop = 1;
-}
-
-/* One line per action, for cron mail and syslog: VERB PATH [-> PATH] (WHY) */
-static void
-act(struct mq_reaper *r, const char *verb, enum mq_dir from, const char *name,
-    enum mq_dir to, const char *newname, const char *why)
-{
-	struct reap *rp = r->ctx;
-
-	if (!vflag && !nflag)
-		return;
-	printf("%s %s/%s/%s", verb, rp->q.path, mq_dirnames[from], name);
-	if (newname)
-		printf(" -> %s/%s/%s", rp->q.path, mq_dirnames[to], newname);
-	printf(" (%s)\n", why);
-}
-
-static void
-error(struct mq_reaper *r)
-{
-	struct reap *rp = r->ctx;
-
-	mq_tool_tally(mq_tool_error(&rp->q, NULL));
-}
-
-void
-reap_init(struct reap *rp)
-{
-	memset(rp, 0, sizeof(*rp));
-	rp->lockfd = -1;
-	rp->r.ctx = rp;
-	rp->r.dryrun = nflag;
-	rp->r.act = act;
-	rp->r.error = error;
-	if (fflag)
-		rp->r.owner = follow_owner;
-}
-
-static void
-summary(struct reap *rp)
-{
-	struct mq_reap_counts *c = &rp->r.c;
-
-	if (!sflag)
-		return;
-	if (rp->locked_out) {
-		printf("%s: skipped: locked by another mqreap\n", rp->q.path);
-		return;
-	}
-	if (fflag && !(c->back | c->dead | c->expired | c->purged | c->tmp |
-	    c->keys | c->groups))
-		return;
-	printf("%s: %llu returned, %llu dead-lettered, %llu expired, "
-	    "%llu purged, %llu removed from tmp", rp->q.path, c->back,
-	    c->dead, c->expired, c->purged, c->tmp);
-	if (c->keys > 0)
-		printf(", %llu stale keys removed", c->keys);
-	if (c->groups > 0)
-		printf(", %llu groups repaired", c->groups);
-	printf("\n");
-}
-
-/* Take the lock: 1 held (or a dry run), 0 held by another, -1 error. */
-static int
-lock(struct reap *rp)
-{
-	int l;
-
-	if (nflag)
-		return 1;
-	while ((l = mq_reap_lock(&rp->q, &rp->lockfd, wflag)) < 0 &&
-	    errno == EINTR && !gotstop)
-		;
-	return l;
-}
-
-/* One pass over one queue; rp->r.due says when the next thing falls due. */
-void
-reap(struct reap *rp)
-{
-	char err[128];
-	int l, was_out = rp->locked_out;
-
-	memset(&rp->r.c, 0, sizeof(rp->r.c));
-	rp->locked_out = 0;
-	if ((l = lock(rp)) <= 0) {
-		if (l < 0)
-			mq_tool_tally(mq_tool_error(&rp->q, NULL));
-		rp->locked_out = l == 0;
-		/* -f retries every second: say it once. */
-		if (l == 0 && (vflag || nflag) && !was_out)
-			printf("skip %s (locked by another mqreap)\n",
-			    rp->q.path);
-		if (!was_out)
-			summary(rp);
-		return;
-	}
-	/* A long-running reaper follows edits of the settings. */
-	if (fflag && mq_config_read(rp->q.fd, &rp->q.cfg, err,
-	    sizeof(err)) < 0) {
-		warnx("%s/%s", rp->q.path, err);
-		mq_tool_tally(MQ_EXIT_PERM);
-	} else
-		mq_reap(&rp->q, &rp->r, mq_now_ms());
-	if (!nflag)
-		mq_reap_unlock(rp->lockfd);
-	summary(rp);
 }
 
 /* Open one queue; without -f, reap it and close it again at once. */

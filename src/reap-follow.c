@@ -57,7 +57,7 @@ watch_owner(struct reap *rp, pid_t pid)
 }
 
 /* The owner of a live claim: watch it, once; many claims share a worker. */
-void
+static void
 follow_owner(struct mq_reaper *r, pid_t pid)
 {
 	struct reap *rp = r->ctx;
@@ -178,6 +178,7 @@ follow(struct reap *rs, size_t nq)
 		err(MQ_EXIT_TEMP, NULL);
 	for (i = 0; i < nq; i++) {
 		rs[i].r.ctx = &rs[i];	/* rs was grown by realloc */
+		rs[i].r.owner = follow_owner;
 		if ((rs[i].w = mq_watch_open(&rs[i].q, MQ_WATCH_CUR)) == NULL)
 			err(MQ_EXIT_TEMP, NULL);
 	}

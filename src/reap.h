@@ -1,8 +1,9 @@
 /*
- * reap.h: what mqreap's three files share.  mqreap.c reads the options and
+ * reap.h: what mqreap's files share.  mqreap.c reads the options and
  * makes one pass over each queue; reap-follow.c is the -f daemon that keeps
- * reaping; reap-kick.c sends dead letters back (-k).  The work on a queue
- * is the library's (reap.c); these files only print and schedule.
+ * reaping; reap-kick.c sends dead letters back (-k); reap-pass.c is the
+ * pass all three make.  The work on a queue is the library's (reap.c);
+ * these files only print and schedule.
  */
 #ifndef REAP_H
 #define REAP_H
@@ -31,13 +32,12 @@ struct reap {
 extern int fflag, nflag, sflag, vflag, wflag;
 extern volatile sig_atomic_t gotstop, gothup;
 
-/* mqreap.c */
+/* reap-pass.c */
 void reap_init(struct reap *);
 void reap(struct reap *);
 
 /* reap-follow.c */
 void follow(struct reap *, size_t);
-void follow_owner(struct mq_reaper *, pid_t);
 
 /* reap-kick.c */
 void kick(const char *);

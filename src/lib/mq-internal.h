@@ -11,6 +11,8 @@
 #include "mq.h"
 
 /* util.c */
+long long mq_mtime_ms(const struct stat *);
+long long mq_ctime_ms(const struct stat *);
 int mq_fsync(int fd);
 int mq_rename_fresh(int fromfd, const char *from, int tofd, const char *to);
 int mq_rename_named(int fromfd, const char *from, int tofd, struct mq_name *,
@@ -32,12 +34,15 @@ void mq_dnwatch_close(struct mq_dnwatch *);
 int mq_clock_ok(struct mq_queue *, enum mq_dir, const char *name);
 
 /* naming.c */
+int mq_name_parse(const char *, struct mq_name *);
+int mq_name_format(char *, size_t, const struct mq_name *);
 int mq_new_id(char *, size_t);
 const char *mq_host_tag(void);
 void mq_token(char *, size_t);
 void mq_sanitize_word(char *dst, size_t, const char *src);
 
 /* config.c */
+void mq_config_defaults(struct mq_config *);
 int mq_config_write_default(int qfd, mode_t);
 
 /* enter.c: the one way into new/ */
@@ -131,7 +136,15 @@ enum mq_look_kind mq_gate_claim(const struct stat *, struct mq_look *,
 enum mq_state mq_look_state(enum mq_dir, enum mq_look_kind);
 enum mq_state mq_waiting_state(const struct stat *, long long now);
 
+/* fate.c */
+enum mq_dir mq_fate_dir(const struct mq_verdict *);
+void mq_fate_name(const struct mq_name *from, const struct mq_verdict *,
+    long long now, struct mq_name *to);
+#define MQ_BACKOFF_MAX_MS (3600LL * 1000)
+long long mq_backoff_ms(long long deliveries);
+
 /* lease.c */
+int mq_check(struct mq_queue *, const char *name, struct mq_name *);
 void mq_odd(struct mq_queue *, enum mq_dir, const char *,
     const struct mq_look *, long long now, int move);
 

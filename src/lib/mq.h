@@ -120,21 +120,16 @@ struct mq_claim {
 
 /* util.c */
 long long mq_now_ms(void);
-long long mq_mtime_ms(const struct stat *);
-long long mq_ctime_ms(const struct stat *);
 int mq_parse_duration(const char *, long long *ms);
 int mq_parse_size(const char *, long long *bytes);
 int mq_write_all(int fd, const void *, size_t);
 int mq_copy(int in, int out);
 
 /* naming.c */
-int mq_name_parse(const char *, struct mq_name *);
-int mq_name_format(char *, size_t, const struct mq_name *);
 int mq_name_safe(const char *);
 long long mq_name_time(const char *id);
 
 /* config.c */
-void mq_config_defaults(struct mq_config *);
 int mq_config_read(int qfd, struct mq_config *, char *err, size_t errlen);
 
 /* spool.c */
@@ -224,14 +219,8 @@ struct mq_verdict {
 };
 void mq_fate(const struct mq_config *, const struct mq_name *,
     enum mq_event, long long now, struct mq_verdict *);
-enum mq_dir mq_fate_dir(const struct mq_verdict *);
-void mq_fate_name(const struct mq_name *from, const struct mq_verdict *,
-    long long now, struct mq_name *to);
-#define MQ_BACKOFF_MAX_MS (3600LL * 1000)
-long long mq_backoff_ms(long long deliveries);
 
 /* lease.c: each returns -1 with errno ESTALE for a claim that moved on */
-int mq_check(struct mq_queue *, const char *name, struct mq_name *);
 int mq_ack(struct mq_queue *, const char *name);
 int mq_release(struct mq_queue *, const char *name, long long delay_ms);
 int mq_giveback(struct mq_queue *, const char *name, enum mq_event);
