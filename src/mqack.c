@@ -136,16 +136,16 @@ one(const char *arg)
 	}
 	switch (op) {
 	case ACK:
-		r = mq_ack(&q, name);
+		r = mq_finish(&q, name, MQ_EV_DONE, NULL, 0);
 		break;
 	case RELEASE:
-		r = mq_release(&q, name, arg_ms);
+		r = mq_finish(&q, name, MQ_EV_RELEASED, NULL, arg_ms);
 		break;
 	case EXTEND:
 		r = mq_extend(&q, name, arg_ms);
 		break;
 	case FAIL:
-		r = mq_fail(&q, name, reason);
+		r = mq_finish(&q, name, MQ_EV_REJECTED, reason, 0);
 		break;
 	}
 	if (r == 0)

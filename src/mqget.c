@@ -68,7 +68,7 @@ static void
 unclaim_from(struct mq_queue *q, struct mq_claim *c, size_t from, size_t n)
 {
 	for (; from < n; from++)
-		if (mq_giveback(q, c[from].name, MQ_EV_UNDELIVERED) < 0)
+		if (mq_finish(q, c[from].name, MQ_EV_UNDELIVERED, NULL, 0) < 0)
 			mq_tool_error(q, "not given back");
 	if (mq_sync(q) < 0)
 		mq_tool_error(q, NULL);
@@ -194,7 +194,7 @@ handout(struct mq_queue *q, struct mq_claim *c, size_t n, int body, int eol)
 				unclaim_from(q, c, i, n);
 				return code;
 			}
-			if (mq_ack(q, c[i].name) < 0)
+			if (mq_finish(q, c[i].name, MQ_EV_DONE, NULL, 0) < 0)
 				rc = mq_tool_error(q, NULL);
 			continue;
 		}

@@ -23,7 +23,7 @@
 
 #include "tool.h"
 
-static int nflag, vflag;
+static int vflag;
 
 static void __dead2
 usage(void)
@@ -38,7 +38,7 @@ static void
 act(struct mq_admin *a, struct mq_queue *q, const char *verb,
     enum mq_dir from, const char *name, const char *newname)
 {
-	if (vflag || nflag)
+	if (vflag || a->dryrun)
 		printf("%s %s/%s/%s -> %s/new/%s\n", verb, q->path,
 		    mq_dirnames[from], name, a->to->path, newname);
 }
@@ -64,43 +64,17 @@ main(int argc, char *argv[])
 	struct mq_queue from, to;
 	struct mq_admin a;
 	struct stat fs, ts;
-	const char *states = NULL;
-	int ch;
+	int n;
 
 	memset(&a, 0, sizeof(a));
-	while ((ch = getopt(argc, argv, "nr:s:v")) != -1) {
-		switch (ch) {
-		case 'n':
-			nflag = 1;
-			break;
-		case 'r':
-			a.reason = optarg;
-			break;
-		case 's':
-			states = optarg;
-			break;
-		case 'v':
-			vflag = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	n = mq_tool_admin_options(argc, argv, &a, &vflag, "move", usage);
+	argc -= n;
+	argv += n;
 	if (argc != 2)
 		usage();
-	if (states == NULL) {
-		warnx("say which states to move: -s dead, -s waiting, ... "
-		    "(mqmove(1))");
-		usage();
-	}
-	if (mq_states_parse(states, &a.states) < 0 ||
-	    (a.states & MQ_STATE_BIT(MQ_ST_TMP)))
-		errx(MQ_EXIT_USAGE, "%s: not a list of states of messages",
-		    states);
-	if (a.reason && a.states != MQ_STATE_BIT(MQ_ST_DEAD))
-		errx(MQ_EXIT_USAGE, "-r selects dead letters: -s dead only");
+	/* tmp/ holds no messages yet: nothing there to send on. */
+	if (a.states & MQ_STATE_BIT(MQ_ST_TMP))
+		errx(MQ_EXIT_USAGE, "tmp: not a state of messages");
 
 	mq_tool_init();
 	open_queue(&from, argv[0]);
@@ -110,7 +84,6 @@ main(int argc, char *argv[])
 	if (fs.st_dev == ts.st_dev && fs.st_ino == ts.st_ino)
 		errx(MQ_EXIT_USAGE, "%s and %s are the same queue", from.path,
 		    to.path);
-	a.dryrun = nflag;
 	a.to = &to;
 	a.act = act;
 	a.error = error;

@@ -19,7 +19,7 @@
 
 #include "tool.h"
 
-static int nflag, vflag;
+static int vflag;
 static struct mq_admin a;
 
 static void __dead2
@@ -37,7 +37,7 @@ act(struct mq_admin *ap, struct mq_queue *q, const char *verb,
 {
 	(void)ap;
 	(void)newname;
-	if (vflag || nflag)
+	if (vflag || a.dryrun)
 		printf("%s %s/%s/%s\n", verb, q->path, mq_dirnames[from], name);
 }
 
@@ -71,43 +71,15 @@ queue(const char *arg)
 int
 main(int argc, char *argv[])
 {
-	const char *states = NULL;
-	int ch;
+	int n;
 
-	while ((ch = getopt(argc, argv, "nr:s:v")) != -1) {
-		switch (ch) {
-		case 'n':
-			nflag = 1;
-			break;
-		case 'r':
-			a.reason = optarg;
-			break;
-		case 's':
-			states = optarg;
-			break;
-		case 'v':
-			vflag = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (states == NULL) {
-		warnx("say which states to purge: -s dead, -s done, "
-		    "-s waiting, -s all, ... (mqpurge(1))");
-		usage();
-	}
-	if (mq_states_parse(states, &a.states) < 0)
-		errx(MQ_EXIT_USAGE, "%s: not a list of states", states);
-	if (a.reason && a.states != MQ_STATE_BIT(MQ_ST_DEAD))
-		errx(MQ_EXIT_USAGE, "-r selects dead letters: -s dead only");
+	n = mq_tool_admin_options(argc, argv, &a, &vflag, "purge", usage);
+	argc -= n;
+	argv += n;
 	if (argc == 0 && isatty(STDIN_FILENO))
 		usage();
 
 	mq_tool_init();
-	a.dryrun = nflag;
 	a.act = act;
 	a.error = error;
 	mq_tool_operands(argc, argv, queue, "queue");

@@ -259,7 +259,6 @@ static void not_started(struct watch *, struct mq_claim *, int);
 static void
 finish(struct watch *W, struct job *j, int status)
 {
-	struct mq_verdict v;
 	enum mq_event ev;
 
 	W->running--;
@@ -291,8 +290,7 @@ finish(struct watch *W, struct job *j, int status)
 	else if (ev == MQ_EV_FAILED)
 		warnx("%s/cur/%s: %s", W->q.path, j->c.name,
 		    strsignal(WTERMSIG(status)));
-	mq_fate(&W->q.cfg, &j->c.n, ev, mq_now_ms(), &v);
-	if (mq_settle(&W->q, MQ_CUR, j->c.name, &v, NULL, 0) < 0)
+	if (mq_finish(&W->q, j->c.name, ev, NULL, 0) < 0)
 		spool_error(W);
 }
 
@@ -333,7 +331,7 @@ heartbeat(struct watch *W, struct job *j, long long now)
 static void
 give_back(struct watch *W, const struct mq_claim *c, enum mq_event ev)
 {
-	if (mq_giveback(&W->q, c->name, ev) < 0 && errno != ESTALE)
+	if (mq_finish(&W->q, c->name, ev, NULL, 0) < 0 && errno != ESTALE)
 		spool_error(W);
 }
 

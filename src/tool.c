@@ -278,3 +278,45 @@ mq_tool_show_as(struct mq_queue *q, const char *shown)
 	q->path = p;
 	return 0;
 }
+
+/*
+ * The options mqpurge and mqmove share: -n (dry run), -r reason, -s
+ * states (required: nothing is touched that was not named), -v.  verb
+ * names the action in the message for a missing -s.  Returns optind.
+ */
+int
+mq_tool_admin_options(int argc, char **argv, struct mq_admin *a,
+    int *verbose, const char *verb, void (*usage)(void))
+{
+	const char *states = NULL;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "nr:s:v")) != -1) {
+		switch (ch) {
+		case 'n':
+			a->dryrun = 1;
+			break;
+		case 'r':
+			a->reason = optarg;
+			break;
+		case 's':
+			states = optarg;
+			break;
+		case 'v':
+			*verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (states == NULL) {
+		warnx("say which states to %s: -s dead, -s done, -s waiting, "
+		    "-s all, ... (mq%s(1))", verb, verb);
+		usage();
+	}
+	if (mq_states_parse(states, &a->states) < 0)
+		errx(MQ_EXIT_USAGE, "%s: not a list of states", states);
+	if (a->reason && a->states != MQ_STATE_BIT(MQ_ST_DEAD))
+		errx(MQ_EXIT_USAGE, "-r selects dead letters: -s dead only");
+	return optind;
+}

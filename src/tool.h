@@ -37,5 +37,7 @@ int mq_tool_error(struct mq_queue *, const char *what);
 void mq_tool_skipped(struct mq_queue *, enum mq_dir, const char *,
     const char *);
 int mq_tool_flush(void);
+int mq_tool_admin_options(int, char **, struct mq_admin *, int *verbose,
+    const char *verb, void (*usage)(void));
 
 #endif

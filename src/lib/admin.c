@@ -123,11 +123,8 @@ chosen(struct mq_queue *q, struct mq_admin *a, enum mq_dir dir,
 		return 0;
 	} else if (!S_ISREG(st.st_mode))
 		return 0;
-	else if (mq_name_parse(name, n) < 0) {
-		if (q->skipped)
-			q->skipped(q, dir, name, "unsafe name");
+	else if (mq_named(q, dir, name, n) < 0)
 		return 0;
-	}
 	if (!(a->states & MQ_STATE_BIT(mq_look_state(dir, k))))
 		return 0;
 	return a->reason == NULL || strcmp(n->reason, a->reason) == 0;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,23 +16,74 @@
 
 #include "mq-internal.h"
 
+/* How a setting's value is read. */
+enum kind {
+	DURATION,	/* "30s", "5m", "250ms" (mq_parse_duration) */
+	SIZE,		/* "10M" (mq_parse_size) */
+	COUNT,		/* a number */
+	WORDS,		/* one of two words: 0 and 1 */
+	RESERVE,	/* bytes, or a percentage (min_free) */
+};
+
+/*
+ * Every setting, one row each: its key, how it is read, where it goes in
+ * struct mq_config (a long long, or an int for WORDS), its bounds and its
+ * default.  A new setting is a new row.
+ */
+static const struct setting {
+	const char *key;
+	enum kind kind;
+	size_t off;
+	long long min, max;	/* DURATION, COUNT; max 0: none */
+	const char *words[2];	/* WORDS */
+	long long dflt;
+} settings[] = {
+#define AT(f) offsetof(struct mq_config, f)
+	/* A claim that expires at once could never be acknowledged. */
+	{ "timeout", DURATION, AT(timeout_ms), 1, 0, { 0 }, 30 * 1000 },
+	{ "max_deliveries", COUNT, AT(max_deliveries), 0, 1000000, { 0 }, 5 },
+	{ "ttl", DURATION, AT(ttl_ms), 0, 0, { 0 }, 0 },
+	{ "expired", WORDS, AT(ttl_dead), 0, 0, { "delete", "dead" }, 0 },
+	{ "retention", DURATION, AT(retention_ms), 0, 0, { 0 },
+	    7LL * 86400 * 1000 },
+	{ "keep_done", WORDS, AT(keep_done), 0, 0, { "no", "yes" }, 1 },
+	{ "max_size", SIZE, AT(max_size), 0, 0, { 0 }, 10LL << 20 },
+	{ "sync", WORDS, AT(sync), 0, 0, { "no", "yes" }, 1 },
+	{ "max_length", COUNT, AT(max_length), 0, 1000000000, { 0 }, 0 },
+	{ "overflow", WORDS, AT(overflow_drop), 0, 0,
+	    { "refuse", "drop-oldest" }, 0 },
+	{ "min_free", RESERVE, AT(min_free), 0, 0, { 0 }, 0 },
+	{ "coalesce", WORDS, AT(coalesce_claimed), 0, 0,
+	    { "waiting", "claimed" }, 0 },
+	{ "poll", DURATION, AT(poll_ms), 1, MQ_POLL_MAX_MS, { 0 }, MQ_POLL_MS },
+#undef AT
+};
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static long long *
+ll(struct mq_config *c, const struct setting *t)
+{
+	return (long long *)(void *)((char *)c + t->off);
+}
+
+static int *
+word(struct mq_config *c, const struct setting *t)
+{
+	return (int *)(void *)((char *)c + t->off);
+}
+
 void
 mq_config_defaults(struct mq_config *c)
 {
-	c->timeout_ms = 30 * 1000;
-	c->max_deliveries = 5;
-	c->ttl_ms = 0;
-	c->ttl_dead = 0;
-	c->retention_ms = 7LL * 86400 * 1000;
-	c->keep_done = 1;
-	c->max_size = 10LL << 20;
-	c->sync = 1;
-	c->max_length = 0;
-	c->overflow_drop = 0;
-	c->min_free = 0;
-	c->min_free_pct = 0;
-	c->coalesce_claimed = 0;
-	c->poll_ms = MQ_POLL_MS;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NSETTINGS; i++) {
+		if (settings[i].kind == WORDS)
+			*word(c, &settings[i]) = (int)settings[i].dflt;
+		else
+			*ll(c, &settings[i]) = settings[i].dflt;
+	}
 }
 
 /* "100M" bytes, or "5%" of the file system (Postfix's queue_minfree). */
@@ -54,83 +106,50 @@ reserve(const char *v, struct mq_config *c)
 	return e ? -1 : 0;
 }
 
+/* Read v as row t says: 0, or -1 for a bad value. */
 static int
-yesno(const char *v, int *out)
+value(struct mq_config *c, const struct setting *t, const char *v)
 {
-	if (strcmp(v, "yes") == 0)
-		*out = 1;
-	else if (strcmp(v, "no") == 0)
-		*out = 0;
-	else
+	long long n;
+	const char *e;
+	int i;
+
+	switch (t->kind) {
+	case WORDS:
+		for (i = 0; i < 2; i++)
+			if (strcmp(v, t->words[i]) == 0) {
+				*word(c, t) = i;
+				return 0;
+			}
 		return -1;
+	case RESERVE:
+		return reserve(v, c);
+	case SIZE:
+		return mq_parse_size(v, ll(c, t));
+	case COUNT:
+		n = strtonum(v, t->min, t->max, &e);
+		if (e)
+			return -1;
+		break;
+	case DURATION:
+		if (mq_parse_duration(v, &n) < 0 || n < t->min ||
+		    (t->max && n > t->max))
+			return -1;
+		break;
+	}
+	*ll(c, t) = n;
 	return 0;
 }
 
+/* Set k to v: 0, -1 a bad value, -2 an unknown key. */
 static int
 setting(struct mq_config *c, const char *k, const char *v)
 {
-	const char *e;
+	size_t i;
 
-	if (strcmp(k, "timeout") == 0) {
-		/* A claim that expires at once could never be acknowledged. */
-		if (mq_parse_duration(v, &c->timeout_ms) < 0 ||
-		    c->timeout_ms == 0)
-			return -1;
-		return 0;
-	}
-	if (strcmp(k, "ttl") == 0)
-		return mq_parse_duration(v, &c->ttl_ms);
-	if (strcmp(k, "retention") == 0)
-		return mq_parse_duration(v, &c->retention_ms);
-	if (strcmp(k, "max_size") == 0)
-		return mq_parse_size(v, &c->max_size);
-	if (strcmp(k, "keep_done") == 0)
-		return yesno(v, &c->keep_done);
-	if (strcmp(k, "sync") == 0)
-		return yesno(v, &c->sync);
-	if (strcmp(k, "max_deliveries") == 0) {
-		c->max_deliveries = strtonum(v, 0, 1000000, &e);
-		return e ? -1 : 0;
-	}
-	if (strcmp(k, "max_length") == 0) {
-		c->max_length = strtonum(v, 0, 1000000000, &e);
-		return e ? -1 : 0;
-	}
-	if (strcmp(k, "overflow") == 0) {
-		if (strcmp(v, "refuse") == 0)
-			c->overflow_drop = 0;
-		else if (strcmp(v, "drop-oldest") == 0)
-			c->overflow_drop = 1;
-		else
-			return -1;
-		return 0;
-	}
-	if (strcmp(k, "min_free") == 0)
-		return reserve(v, c);
-	if (strcmp(k, "poll") == 0) {
-		if (mq_parse_duration(v, &c->poll_ms) < 0 ||
-		    c->poll_ms == 0 || c->poll_ms > MQ_POLL_MAX_MS)
-			return -1;
-		return 0;
-	}
-	if (strcmp(k, "coalesce") == 0) {
-		if (strcmp(v, "waiting") == 0)
-			c->coalesce_claimed = 0;
-		else if (strcmp(v, "claimed") == 0)
-			c->coalesce_claimed = 1;
-		else
-			return -1;
-		return 0;
-	}
-	if (strcmp(k, "expired") == 0) {
-		if (strcmp(v, "delete") == 0)
-			c->ttl_dead = 0;
-		else if (strcmp(v, "dead") == 0)
-			c->ttl_dead = 1;
-		else
-			return -1;
-		return 0;
-	}
+	for (i = 0; i < NSETTINGS; i++)
+		if (strcmp(k, settings[i].key) == 0)
+			return value(c, &settings[i], v);
 	return -2;
 }
 

@@ -37,6 +37,46 @@
 
 #include "mq-internal.h"
 
+/*
+ * The events whose verdict is the same for every message: one row each.
+ * The others (reached, expired, failed, interrupted) meet the TTL and
+ * max_deliveries first (mq_fate).
+ */
+static const struct row {
+	int fixed;		/* a row of this table */
+	enum mq_fate fate;
+	const char *reason, *verb, *why;
+	int live, uncount, reset;
+	int backoff;		/* delay: mq_backoff_ms of its deliveries */
+} rows[] = {
+	[MQ_EV_DONE] = { 1, MQ_FATE_DONE, NULL, "ack", "acknowledged",
+	    1, 0, 0, 0 },
+	[MQ_EV_REJECTED] = { 1, MQ_FATE_BURY, "exit100", "bury",
+	    "rejected by its handler", 1, 0, 0, 0 },
+	[MQ_EV_LINKED] = { 1, MQ_FATE_BURY, "links", "bury",
+	    "has more than one link", 0, 0, 0, 0 },
+	[MQ_EV_UNREADABLE] = { 1, MQ_FATE_BURY, "unreadable", "bury",
+	    "cannot be read", 0, 0, 0, 0 },
+	[MQ_EV_OVERFLOW] = { 1, MQ_FATE_BURY, "overflow", "drop",
+	    "queue full, oldest", 0, 0, 0, 0 },
+	[MQ_EV_KICKED] = { 1, MQ_FATE_RETURN, NULL, "kick", "kicked",
+	    0, 0, 1, 0 },
+	[MQ_EV_PURGED] = { 1, MQ_FATE_DELETE, NULL, "purge", "purged",
+	    0, 0, 0, 0 },
+	[MQ_EV_MOVED] = { 1, MQ_FATE_RETURN, NULL, "move", "moved",
+	    0, 0, 1, 0 },
+	[MQ_EV_UNDELIVERED] = { 1, MQ_FATE_RETURN, NULL, "return",
+	    "not delivered", 1, 1, 0, 0 },
+	[MQ_EV_UNSTARTED] = { 1, MQ_FATE_RETURN, NULL, "return",
+	    "handler not started", 1, 1, 0, 1 },
+	/* Not live: without its deadline, it already looks expired. */
+	[MQ_EV_UNTAKEN] = { 1, MQ_FATE_RETURN, NULL, "return",
+	    "deadline not set", 0, 1, 0, 0 },
+	/* The delay is the consumer's: mq_release sets delay_ms. */
+	[MQ_EV_RELEASED] = { 1, MQ_FATE_RETURN, NULL, "release", "released",
+	    1, 0, 0, 0 },
+};
+
 static void
 verdict(struct mq_verdict *v, enum mq_fate fate, const char *reason,
     const char *why)
@@ -65,65 +105,26 @@ used_up(const struct mq_config *cfg, const struct mq_name *n)
 	return cfg->max_deliveries > 0 && n->deliveries >= cfg->max_deliveries;
 }
 
+/*
+ * The verdict on event ev of the message named n (NULL for the events of
+ * the table but unstarted, which do not look at it).
+ */
 void
 mq_fate(const struct mq_config *cfg, const struct mq_name *n,
     enum mq_event ev, long long now, struct mq_verdict *v)
 {
-	switch (ev) {
-	case MQ_EV_DONE:
-		verdict(v, MQ_FATE_DONE, NULL, "acknowledged");
-		v->live = 1;
+	const struct row *r = (size_t)ev < sizeof(rows) / sizeof(rows[0]) ?
+	    &rows[ev] : NULL;
+
+	if (r != NULL && r->fixed) {
+		verdict(v, r->fate, r->reason, r->why);
+		v->verb = r->verb;
+		v->live = r->live;
+		v->uncount = r->uncount;
+		v->reset = r->reset;
+		if (r->backoff)
+			v->delay_ms = mq_backoff_ms(n->deliveries);
 		return;
-	case MQ_EV_REJECTED:
-		verdict(v, MQ_FATE_BURY, "exit100", "rejected by its handler");
-		v->live = 1;
-		return;
-	case MQ_EV_LINKED:
-		verdict(v, MQ_FATE_BURY, "links", "has more than one link");
-		return;
-	case MQ_EV_UNREADABLE:
-		verdict(v, MQ_FATE_BURY, "unreadable", "cannot be read");
-		return;
-	case MQ_EV_OVERFLOW:
-		verdict(v, MQ_FATE_BURY, "overflow", "queue full, oldest");
-		v->verb = "drop";
-		return;
-	case MQ_EV_KICKED:
-		verdict(v, MQ_FATE_RETURN, NULL, "kicked");
-		v->verb = "kick";
-		v->reset = 1;
-		return;
-	case MQ_EV_PURGED:
-		verdict(v, MQ_FATE_DELETE, NULL, "purged");
-		v->verb = "purge";
-		return;
-	case MQ_EV_MOVED:
-		verdict(v, MQ_FATE_RETURN, NULL, "moved");
-		v->verb = "move";
-		v->reset = 1;
-		return;
-	case MQ_EV_UNDELIVERED:
-		verdict(v, MQ_FATE_RETURN, NULL, "not delivered");
-		v->live = v->uncount = 1;
-		return;
-	case MQ_EV_UNSTARTED:
-		verdict(v, MQ_FATE_RETURN, NULL, "handler not started");
-		v->live = v->uncount = 1;
-		v->delay_ms = mq_backoff_ms(n->deliveries);
-		return;
-	case MQ_EV_UNTAKEN:
-		/* Not live: without its deadline, it already looks expired. */
-		verdict(v, MQ_FATE_RETURN, NULL, "deadline not set");
-		v->uncount = 1;
-		return;
-	case MQ_EV_RELEASED:
-		/* The delay is the consumer's: mq_release sets delay_ms. */
-		verdict(v, MQ_FATE_RETURN, NULL, "released");
-		v->verb = "release";
-		v->live = 1;
-		return;
-	default:
-		break;
 	}
 	if (ttl_passed(n, now)) {
 		if (cfg->ttl_dead) {

@@ -44,15 +44,11 @@
 
 #define KEYS "keys"
 
-/* A key: [A-Za-z0-9._-], 1 to MQ_FIELD_MAX, not starting with "." or "-". */
+/* A key: a word (naming.c) of at most MQ_FIELD_MAX. */
 int
 mq_key_valid(const char *k)
 {
-	size_t n = strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._-");
-
-	return n > 0 && k[n] == '\0' && n <= MQ_FIELD_MAX && k[0] != '.' &&
-	    k[0] != '-';
+	return mq_word_valid(k, MQ_FIELD_MAX);
 }
 
 static int

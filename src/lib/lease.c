@@ -145,33 +145,16 @@ ended:
 	return 0;
 }
 
-int
-mq_ack(struct mq_queue *q, const char *name)
-{
-	struct mq_verdict v;
-
-	mq_fate(&q->cfg, NULL, MQ_EV_DONE, 0, &v);
-	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
-}
-
-/* Back to new/, visible after delay_ms; the delivery counts. */
-int
-mq_release(struct mq_queue *q, const char *name, long long delay_ms)
-{
-	struct mq_verdict v;
-
-	mq_fate(&q->cfg, NULL, MQ_EV_RELEASED, 0, &v);
-	v.delay_ms = delay_ms;
-	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
-}
-
 /*
- * A claim that never reached a consumer (ev: MQ_EV_UNDELIVERED, or
- * MQ_EV_UNSTARTED for a handler that could not start): back, and not
- * counted.
+ * A consumer's word on its claim, ev: done (acknowledged), rejected (to the
+ * dead letters with the consumer's reason, if not NULL), released (back
+ * after delay_ms), failed or interrupted (a handler's end), undelivered or
+ * unstarted (nobody got it).  The fate table decides what follows; only a
+ * live claim can be finished (ESTALE otherwise).
  */
 int
-mq_giveback(struct mq_queue *q, const char *name, enum mq_event ev)
+mq_finish(struct mq_queue *q, const char *name, enum mq_event ev,
+    const char *reason, long long delay_ms)
 {
 	struct mq_verdict v;
 	struct mq_name n;
@@ -179,17 +162,10 @@ mq_giveback(struct mq_queue *q, const char *name, enum mq_event ev)
 	if (mq_name_parse(name, &n) < 0)
 		return mq_entry_error(q, MQ_CUR, name, EINVAL);
 	mq_fate(&q->cfg, &n, ev, mq_now_ms(), &v);
-	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
-}
-
-/* A consumer's own judgement: to the dead letters with its reason. */
-int
-mq_fail(struct mq_queue *q, const char *name, const char *reason)
-{
-	struct mq_verdict v;
-
-	mq_fate(&q->cfg, NULL, MQ_EV_REJECTED, 0, &v);
-	v.reason = reason;
+	if (ev == MQ_EV_REJECTED && reason != NULL)
+		v.reason = reason;
+	if (ev == MQ_EV_RELEASED)
+		v.delay_ms = delay_ms;
 	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
 }
 
@@ -236,6 +212,21 @@ linked(struct mq_queue *q, enum mq_dir dir, const char *name,
 	}
 	if (q->skipped)
 		q->skipped(q, dir, name, l->why);
+}
+
+/*
+ * dir/name's name parsed into n; an unsafe one is reported, skipped (-1).
+ * For the readers that need no stat (names alone tell them enough).
+ */
+int
+mq_named(struct mq_queue *q, enum mq_dir dir, const char *name,
+    struct mq_name *n)
+{
+	if (mq_name_parse(name, n) == 0)
+		return 0;
+	if (q->skipped)
+		q->skipped(q, dir, name, "unsafe name");
+	return -1;
 }
 
 /*

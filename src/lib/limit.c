@@ -53,17 +53,11 @@ count_new(struct mq_queue *q, long long max, long long *n)
 {
 	struct dirent *d;
 	DIR *dp;
-	int fd, e;
+	int e;
 
 	*n = 0;
-	fd = openat(q->dfd[MQ_NEW], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (dp = fdopendir(fd)) == NULL) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		errno = e;
-		goto fail;
-	}
+	if ((dp = mq_dir_open(q, MQ_NEW)) == NULL)
+		return -1;
 	for (;;) {
 		errno = 0;
 		if ((d = readdir(dp)) == NULL)
@@ -75,10 +69,7 @@ count_new(struct mq_queue *q, long long max, long long *n)
 	closedir(dp);
 	if ((errno = e) == 0)
 		return 0;
-fail:
-	e = errno;
 	strlcpy(q->errobj, "new", sizeof(q->errobj));
-	errno = e;
 	return -1;
 }
 

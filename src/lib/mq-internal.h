@@ -6,6 +6,7 @@
 #ifndef MQ_INTERNAL_H
 #define MQ_INTERNAL_H
 
+#include <dirent.h>
 #include <signal.h>
 
 #include "mq.h"
@@ -40,6 +41,7 @@ int mq_new_id(char *, size_t);
 const char *mq_host_tag(void);
 void mq_token(char *, size_t);
 void mq_sanitize_word(char *dst, size_t, const char *src);
+int mq_word_valid(const char *, size_t max);
 
 /* config.c */
 void mq_config_defaults(struct mq_config *);
@@ -136,7 +138,25 @@ enum mq_look_kind mq_gate_claim(const struct stat *, struct mq_look *,
 enum mq_state mq_look_state(enum mq_dir, enum mq_look_kind);
 enum mq_state mq_waiting_state(const struct stat *, long long now);
 
-/* fate.c */
+/* fate.c: what becomes of a message; the one table of rules */
+enum mq_fate {
+	MQ_FATE_CLAIM,		/* take it: a fresh claim in cur/ */
+	MQ_FATE_RETURN,		/* back to new/, visible after delay_ms */
+	MQ_FATE_DONE,		/* to done/, or deleted (keep_done) */
+	MQ_FATE_BURY,		/* to dead/, reason in the name */
+	MQ_FATE_DELETE,		/* gone */
+};
+struct mq_verdict {
+	enum mq_fate fate;
+	const char *reason;	/* MQ_FATE_BURY */
+	const char *verb, *why;	/* for people: "bury" (maxdeliveries) */
+	long long delay_ms;	/* MQ_FATE_RETURN */
+	int live;		/* the caller holds the claim: check it */
+	int uncount;		/* the delivery did not happen */
+	int reset;		/* a fresh start: no deliveries, no passed TTL */
+};
+void mq_fate(const struct mq_config *, const struct mq_name *,
+    enum mq_event, long long now, struct mq_verdict *);
 enum mq_dir mq_fate_dir(const struct mq_verdict *);
 void mq_fate_name(const struct mq_name *from, const struct mq_verdict *,
     long long now, struct mq_name *to);
@@ -144,6 +164,9 @@ void mq_fate_name(const struct mq_name *from, const struct mq_verdict *,
 long long mq_backoff_ms(long long deliveries);
 
 /* lease.c */
+int mq_named(struct mq_queue *, enum mq_dir, const char *, struct mq_name *);
+int mq_settle(struct mq_queue *, enum mq_dir, const char *name,
+    const struct mq_verdict *, char *newname, size_t);
 int mq_check(struct mq_queue *, const char *name, struct mq_name *);
 void mq_odd(struct mq_queue *, enum mq_dir, const char *,
     const struct mq_look *, long long now, int move);
@@ -152,6 +175,9 @@ void mq_odd(struct mq_queue *, enum mq_dir, const char *,
 int mq_claim_skipped(struct mq_queue *, size_t got);
 int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
     long long timeout_ms, pid_t owner, struct mq_claim *, long long *due);
+
+/* scan.c */
+DIR *mq_dir_open(struct mq_queue *, enum mq_dir);
 
 /* index.c: a hint of new/'s order, so that a claim need not scan it all */
 #define MQ_INDEX_MIN 64	/* a shorter backlog is scanned each time */

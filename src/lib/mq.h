@@ -120,6 +120,12 @@ struct mq_claim {
 
 /* util.c */
 long long mq_now_ms(void);
+struct mq_unit {
+	const char *name;	/* the suffix: "ms", "k", "/m" */
+	long long mul;
+};
+int mq_parse_unit(const char *, const struct mq_unit *, size_t,
+    long long *n, long long *mul);
 int mq_parse_duration(const char *, long long *ms);
 int mq_parse_size(const char *, long long *bytes);
 int mq_write_all(int fd, const void *, size_t);
@@ -182,7 +188,7 @@ void mq_scan_free(struct mq_scan *);
 int mq_claim(struct mq_queue *, size_t max, long long timeout_ms,
     pid_t owner, struct mq_claim *out, size_t *nout, long long *next_ms);
 
-/* fate.c: what becomes of a message; the one table of rules */
+/* fate.c: the events of a message's life (the table is internal) */
 enum mq_event {
 	MQ_EV_REACHED,		/* a claimer reached it, claimable */
 	MQ_EV_EXPIRED,		/* a reaper found its claim expired */
@@ -201,33 +207,11 @@ enum mq_event {
 	MQ_EV_PURGED,		/* an operator purged its state (mqpurge) */
 	MQ_EV_MOVED,		/* an operator moved it to another queue */
 };
-enum mq_fate {
-	MQ_FATE_CLAIM,		/* take it: a fresh claim in cur/ */
-	MQ_FATE_RETURN,		/* back to new/, visible after delay_ms */
-	MQ_FATE_DONE,		/* to done/, or deleted (keep_done) */
-	MQ_FATE_BURY,		/* to dead/, reason in the name */
-	MQ_FATE_DELETE,		/* gone */
-};
-struct mq_verdict {
-	enum mq_fate fate;
-	const char *reason;	/* MQ_FATE_BURY */
-	const char *verb, *why;	/* for people: "bury" (maxdeliveries) */
-	long long delay_ms;	/* MQ_FATE_RETURN */
-	int live;		/* the caller holds the claim: check it */
-	int uncount;		/* the delivery did not happen */
-	int reset;		/* a fresh start: no deliveries, no passed TTL */
-};
-void mq_fate(const struct mq_config *, const struct mq_name *,
-    enum mq_event, long long now, struct mq_verdict *);
-
 /* lease.c: each returns -1 with errno ESTALE for a claim that moved on */
-int mq_ack(struct mq_queue *, const char *name);
-int mq_release(struct mq_queue *, const char *name, long long delay_ms);
-int mq_giveback(struct mq_queue *, const char *name, enum mq_event);
+int mq_finish(struct mq_queue *, const char *name, enum mq_event,
+    const char *reason, long long delay_ms);
 int mq_extend(struct mq_queue *, const char *name, long long timeout_ms);
 int mq_fail(struct mq_queue *, const char *name, const char *reason);
-int mq_settle(struct mq_queue *, enum mq_dir, const char *name,
-    const struct mq_verdict *, char *newname, size_t);
 
 
 /* reap.c: housekeeping of a queue (mqreap); nothing here prints */

@@ -49,6 +49,20 @@ all_of(const char *s, const char *set)
 #define HEX "0123456789abcdef"
 #define WORD "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
+/*
+ * A word: 1 to max of [A-Za-z0-9._-], not starting with "." or "-" (so
+ * that it is a safe file name and never an option): coalescing keys,
+ * publication ids, subscriber names.
+ */
+int
+mq_word_valid(const char *s, size_t max)
+{
+	size_t n = strspn(s, WORD);
+
+	return n > 0 && s[n] == '\0' && n <= max && s[0] != '.' &&
+	    s[0] != '-';
+}
+
 static int
 field_valid(char c, const char *v)
 {

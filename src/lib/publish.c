@@ -51,11 +51,7 @@ struct pub {
 int
 mq_pub_id_valid(const char *id)
 {
-	size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._-");
-
-	return n > 0 && id[n] == '\0' && n <= MQ_ID_MAX && id[0] != '.' &&
-	    id[0] != '-';
+	return mq_word_valid(id, MQ_ID_MAX);
 }
 
 static int

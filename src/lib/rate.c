@@ -32,35 +32,25 @@
 int
 mq_rate_parse(const char *s, struct mq_rate *r)
 {
-	static const struct {
-		const char *u;
-		long long us;
-	} units[] = { { "", 1000000 }, { "/s", 1000000 },
-		{ "/m", 60000000 }, { "/h", 3600000000LL } };
-	char *end;
-	long long n;
-	size_t i;
+	static const struct mq_unit units[] = { { "", 1000000 },
+		{ "/s", 1000000 }, { "/m", 60000000 },
+		{ "/h", 3600000000LL } };
+	long long n, us;
 
 	memset(r, 0, sizeof(*r));
-	if (*s < '0' || *s > '9')
-		goto bad;
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno || n < 1 || n > MQ_RATE_MAX)
-		goto bad;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].u) != 0)
-			continue;
-		if ((r->log = calloc((size_t)n, sizeof(*r->log))) == NULL)
-			return -1;
-		r->n = (size_t)n;
-		r->period_us = units[i].us;
-		r->every_us = (units[i].us + n - 1) / n;
-		return 0;
+	if (mq_parse_unit(s, units, sizeof(units) / sizeof(units[0]), &n,
+	    &us) < 0)
+		return -1;
+	if (n < 1 || n > MQ_RATE_MAX) {
+		errno = EINVAL;
+		return -1;
 	}
-bad:
-	errno = EINVAL;
-	return -1;
+	if ((r->log = calloc((size_t)n, sizeof(*r->log))) == NULL)
+		return -1;
+	r->n = (size_t)n;
+	r->period_us = us;
+	r->every_us = (us + n - 1) / n;
+	return 0;
 }
 
 void

@@ -138,11 +138,8 @@ reap_new(struct mq_queue *q, struct mq_reaper *r, const char *name,
 	struct mq_verdict v;
 	struct mq_name n;
 
-	if (mq_name_parse(name, &n) < 0) {
-		if (q->skipped)
-			q->skipped(q, MQ_NEW, name, "unsafe name");
+	if (mq_named(q, MQ_NEW, name, &n) < 0)
 		return;
-	}
 	if (n.expires <= 0)
 		return;
 	if (n.expires > now / 1000) {
@@ -320,11 +317,8 @@ mq_reap_kick(struct mq_queue *q, struct mq_reaper *r, const char *name)
 	struct mq_verdict v;
 	struct mq_name n;
 
-	if (mq_name_parse(name, &n) < 0) {
-		if (q->skipped)
-			q->skipped(q, MQ_DEAD, name, "unsafe name");
+	if (mq_named(q, MQ_DEAD, name, &n) < 0)
 		return;
-	}
 	mq_fate(&q->cfg, &n, MQ_EV_KICKED, mq_now_ms(), &v);
 	if (r->dryrun) {
 		judge(q, r, MQ_DEAD, name, &n, &v, NULL);

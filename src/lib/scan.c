@@ -36,11 +36,13 @@ what(unsigned char t)
 	return "not a regular file";
 }
 
-int
-mq_scan(struct mq_queue *q, enum mq_dir dir, struct mq_scan *s)
+/*
+ * A stream of dir's entries, read from its own descriptor (the queue's
+ * stays where it is); NULL with errno and q->errobj on failure.
+ */
+DIR *
+mq_dir_open(struct mq_queue *q, enum mq_dir dir)
 {
-	struct dirent *d;
-	size_t len;
 	DIR *dp;
 	int fd, e;
 
@@ -51,8 +53,21 @@ mq_scan(struct mq_queue *q, enum mq_dir dir, struct mq_scan *s)
 			close(fd);
 		strlcpy(q->errobj, mq_dirnames[dir], sizeof(q->errobj));
 		errno = e;
-		return -1;
+		return NULL;
 	}
+	return dp;
+}
+
+int
+mq_scan(struct mq_queue *q, enum mq_dir dir, struct mq_scan *s)
+{
+	struct dirent *d;
+	size_t len;
+	DIR *dp;
+	int e;
+
+	if ((dp = mq_dir_open(q, dir)) == NULL)
+		return -1;
 	for (;;) {
 		errno = 0;
 		if ((d = readdir(dp)) == NULL)

@@ -37,32 +37,30 @@ mq_ctime_ms(const struct stat *st)
 	    st->st_ctim.tv_nsec / 1000000;
 }
 
-/* "30s", "5m", "2h", "7d", "1w", "250ms"; a bare number is seconds. */
+/*
+ * A number with one of the units u[0..nu): "30s", "64k", "60/m".  *n gets
+ * the number, *mul its unit's factor, their product checked not to
+ * overflow.  Every number the tools read with a unit is read here.
+ */
 int
-mq_parse_duration(const char *s, long long *ms)
+mq_parse_unit(const char *s, const struct mq_unit *u, size_t nu,
+    long long *n, long long *mul)
 {
-	static const struct {
-		const char *u;
-		long long mul;
-	} units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 },
-		{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
-		{ "w", 604800000 } };
 	char *end;
-	long long v;
 	size_t i;
 
 	if (*s < '0' || *s > '9')
 		goto bad;
 	errno = 0;
-	v = strtoll(s, &end, 10);
+	*n = strtoll(s, &end, 10);
 	if (errno)
 		goto bad;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].u) != 0)
+	for (i = 0; i < nu; i++) {
+		if (strcmp(end, u[i].name) != 0)
 			continue;
-		if (v > LLONG_MAX / units[i].mul / 4)
+		if (*n > LLONG_MAX / u[i].mul)
 			goto bad;
-		*ms = v * units[i].mul;
+		*mul = u[i].mul;
 		return 0;
 	}
 bad:
@@ -70,43 +68,41 @@ bad:
 	return -1;
 }
 
+/* "30s", "5m", "2h", "7d", "1w", "250ms"; a bare number is seconds. */
+int
+mq_parse_duration(const char *s, long long *ms)
+{
+	static const struct mq_unit units[] = { { "", 1000 }, { "ms", 1 },
+		{ "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+		{ "d", 86400000 }, { "w", 604800000 } };
+	long long n, mul;
+
+	if (mq_parse_unit(s, units, sizeof(units) / sizeof(units[0]), &n,
+	    &mul) < 0)
+		return -1;
+	/* Room to add times to it: a deadline is now + a duration. */
+	if (n > LLONG_MAX / mul / 4) {
+		errno = EINVAL;
+		return -1;
+	}
+	*ms = n * mul;
+	return 0;
+}
+
 /* "512", "64k", "1M", "2G" (powers of 1024). */
 int
 mq_parse_size(const char *s, long long *bytes)
 {
-	char *end;
-	long long v, mul = 1;
+	static const struct mq_unit units[] = { { "", 1 },
+		{ "k", 1LL << 10 }, { "K", 1LL << 10 }, { "m", 1LL << 20 },
+		{ "M", 1LL << 20 }, { "g", 1LL << 30 }, { "G", 1LL << 30 } };
+	long long n, mul;
 
-	if (*s < '0' || *s > '9')
-		goto bad;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno)
-		goto bad;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		mul = 1LL << 10;
-		break;
-	case 'm': case 'M':
-		mul = 1LL << 20;
-		break;
-	case 'g': case 'G':
-		mul = 1LL << 30;
-		break;
-	default:
-		goto bad;
-	}
-	if (*end != '\0' && end[1] != '\0')
-		goto bad;
-	if (v > LLONG_MAX / mul)
-		goto bad;
-	*bytes = v * mul;
+	if (mq_parse_unit(s, units, sizeof(units) / sizeof(units[0]), &n,
+	    &mul) < 0)
+		return -1;
+	*bytes = n * mul;
 	return 0;
-bad:
-	errno = EINVAL;
-	return -1;
 }
 
 int
@@ -177,23 +173,22 @@ mq_fsync(int fd)
  *   unlink(2) would not do: for a moment the file has two names, and on a
  *   shared source two movers can each link it (one message, two claims).
  */
+/* 0 moved, -1 failed (errno), 1 the file system cannot refuse to replace. */
 static int
 noreplace(int fromfd, const char *from, int tofd, const char *to)
 {
 	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
 		return 0;
-	if (errno == EINVAL || errno == ENOSYS)
-		errno = EOPNOTSUPP;
-	return -1;
+	return errno == EINVAL || errno == ENOSYS ? 1 : -1;
 }
 
 int
 mq_rename_fresh(int fromfd, const char *from, int tofd, const char *to)
 {
-	if (noreplace(fromfd, from, tofd, to) == 0)
-		return 0;
-	if (errno != EOPNOTSUPP)
-		return -1;
+	int r;
+
+	if ((r = noreplace(fromfd, from, tofd, to)) <= 0)
+		return r;
 	return renameat(fromfd, from, tofd, to);
 }
 
@@ -206,12 +201,12 @@ int
 mq_rename_named(int fromfd, const char *from, int tofd, struct mq_name *n,
     char *to, size_t len)
 {
+	int r;
+
 	if (mq_name_format(to, len, n) < 0)
 		return -1;
-	if (noreplace(fromfd, from, tofd, to) == 0)
-		return 0;
-	if (errno != EOPNOTSUPP)
-		return -1;
+	if ((r = noreplace(fromfd, from, tofd, to)) <= 0)
+		return r;
 	mq_token(n->token, sizeof(n->token));
 	if (mq_name_format(to, len, n) < 0)
 		return -1;
@@ -227,10 +222,10 @@ mq_rename_named(int fromfd, const char *from, int tofd, struct mq_name *n,
 int
 mq_rename_private(int fromfd, const char *from, int tofd, const char *to)
 {
-	if (noreplace(fromfd, from, tofd, to) == 0)
-		return 0;
-	if (errno != EOPNOTSUPP)
-		return -1;
+	int r;
+
+	if ((r = noreplace(fromfd, from, tofd, to)) <= 0)
+		return r;
 	if (linkat(fromfd, from, tofd, to, 0) < 0)
 		return -1;
 	return unlinkat(fromfd, from, 0);

@@ -95,6 +95,23 @@ rules(void)
 	CHECK(mq_fate_dir(&(struct mq_verdict){ .fate = MQ_FATE_BURY }) ==
 	    MQ_DEAD);
 	CHECK(mq_backoff_ms(1) == 1000 && mq_backoff_ms(40) == MQ_BACKOFF_MAX_MS);
+	/* Give-backs: nobody got the message, so it is not counted; a
+	 * handler that could not start waits out a back-off; a claim whose
+	 * deadline could not be set is no live claim to check. */
+	CHECK(fate("1.a,d3,c1", MQ_EV_UNDELIVERED).live);
+	CHECK(fate("1.a,d3,c1", MQ_EV_UNDELIVERED).delay_ms == 0);
+	CHECK(strcmp(after("1.a,d3,o12-34,c1", MQ_EV_UNSTARTED), "1.a,d2") == 0);
+	CHECK(fate("1.a,d3,c1", MQ_EV_UNSTARTED).delay_ms == 4000);
+	CHECK(!fate("1.a,d1,c1", MQ_EV_UNTAKEN).live);
+	CHECK(strcmp(after("1.a,d1,o12-34,c1", MQ_EV_UNTAKEN), "1.a") == 0);
+	/* A release counts: the consumer had it; its delay is its own. */
+	CHECK(fate("1.a,d3,c1", MQ_EV_RELEASED).live);
+	CHECK(strcmp(after("1.a,d3,c1", MQ_EV_RELEASED), "1.a,d3") == 0);
+	/* Even with deliveries used up, the give-backs only return. */
+	cfg.max_deliveries = 3;
+	CHECK(fate("1.a,d3,c1", MQ_EV_UNDELIVERED).fate == MQ_FATE_RETURN);
+	CHECK(fate("1.a,d3,c1", MQ_EV_RELEASED).fate == MQ_FATE_RETURN);
+	cfg.max_deliveries = 0;
 }
 
 int
