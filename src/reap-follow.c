@@ -141,8 +141,8 @@ gather(struct reap *rs, size_t nq, struct pollfd *pfd, size_t *owner,
 static void
 dispatch(struct reap *rp, int fd, long long now)
 {
-	long long settle = 4 * rp->took > MQ_SETTLE_MS ? 4 * rp->took :
-	    MQ_SETTLE_MS;
+	long long settle = 4 * rp->took > MQ_RENAME_GRACE_MS ? 4 * rp->took :
+	    MQ_RENAME_GRACE_MS;
 
 	if (fd == mq_watch_fd(rp->w)) {
 		mq_watch_drain(rp->w, NULL);

@@ -11,7 +11,7 @@
  * A message of new/ is due once its mtime (when it becomes visible) has
  * come.  A claim in cur/ is due (expired) once its deadline (mtime) has
  * passed or its owner is known dead, and in either case its rename
- * MQ_SETTLE_MS old: right after a claim's rename the file still has its old
+ * MQ_RENAME_GRACE_MS old: right after a claim's rename the file still has its old
  * mtime, which would read as "expired", until the claimer sets the
  * deadline; a rename sets the ctime, so the ctime protects that moment.
  *
@@ -68,7 +68,7 @@ mq_owner_dead(const char *owner)
 enum mq_look_kind
 mq_gate_claim(const struct stat *st, struct mq_look *l, long long now)
 {
-	long long mt = mq_mtime_ms(st), ct = mq_ctime_ms(st) + MQ_SETTLE_MS;
+	long long mt = mq_mtime_ms(st), ct = mq_ctime_ms(st) + MQ_RENAME_GRACE_MS;
 
 	l->owner_dead = mt > now && mq_owner_dead(l->n.owner);
 	l->at = mt <= now || l->owner_dead ? ct : mt > ct ? mt : ct;

@@ -28,6 +28,17 @@ mq_entry_error(struct mq_queue *q, enum mq_dir dir, const char *name, int err)
 	return -1;
 }
 
+/*
+ * A failed move or change of dir/name: in cur/, a name that is gone
+ * (ENOENT) is a claim that moved on under us (ESTALE).
+ */
+static int
+lost(struct mq_queue *q, enum mq_dir dir, const char *name)
+{
+	return mq_entry_error(q, dir, name, errno == ENOENT &&
+	    dir == MQ_CUR ? ESTALE : errno);
+}
+
 /* Is name a live claim in cur/?  Fills n. */
 int
 mq_check(struct mq_queue *q, const char *name, struct mq_name *n)
@@ -37,8 +48,7 @@ mq_check(struct mq_queue *q, const char *name, struct mq_name *n)
 	if (mq_name_parse(name, n) < 0 || n->token[0] == '\0')
 		return mq_entry_error(q, MQ_CUR, name, EINVAL);
 	if (fstatat(q->dfd[MQ_CUR], name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return mq_entry_error(q, MQ_CUR, name,
-		    errno == ENOENT ? ESTALE : errno);
+		return lost(q, MQ_CUR, name);
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
 		return mq_entry_error(q, MQ_CUR, name, EINVAL);
 	if (mq_mtime_ms(&st) <= mq_now_ms())
@@ -61,13 +71,11 @@ move(struct mq_queue *q, enum mq_dir dir, const char *name,
 	if (mq_rename_named(q->dfd[dir], name, q->dfd[todir], n, to,
 	    sizeof(to)) < 0) {
 		if (errno != EEXIST || !token[0])
-			return mq_entry_error(q, dir, name,
-			    errno == ENOENT && dir == MQ_CUR ? ESTALE : errno);
+			return lost(q, dir, name);
 		strlcpy(n->token, token, sizeof(n->token));
 		if (mq_rename_named(q->dfd[dir], name, q->dfd[todir], n, to,
 		    sizeof(to)) < 0)
-			return mq_entry_error(q, dir, name,
-			    errno == ENOENT && dir == MQ_CUR ? ESTALE : errno);
+			return lost(q, dir, name);
 	}
 	q->dirty |= 1u << dir | 1u << todir;
 	return 0;
@@ -110,8 +118,7 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 		/* FALLTHROUGH */
 	case MQ_FATE_DELETE:
 		if (unlinkat(q->dfd[dir], name, 0) < 0)
-			return mq_entry_error(q, dir, name, errno == ENOENT &&
-			    dir == MQ_CUR ? ESTALE : errno);
+			return lost(q, dir, name);
 		q->dirty |= 1u << dir;
 		goto ended;
 	case MQ_FATE_BURY:
@@ -125,8 +132,7 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 		    errno == EPERM)
 			r = 0;
 		if (r < 0)
-			return mq_entry_error(q, dir, name, errno == ENOENT &&
-			    dir == MQ_CUR ? ESTALE : errno);
+			return lost(q, dir, name);
 		break;
 	}
 	if (v->reset && to.group[0])
@@ -136,8 +142,10 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 		r = move(q, dir, name, todir, &to, n.token[0] ? n.token : "0");
 	if (r < 0)
 		return r;
+	/* The name moved to: as formatted above, but for a fresh token of
+	 * the same length (mq_rename_named), so it fits. */
 	if (newname)
-		mq_name_format(newname, len, &to);
+		(void)mq_name_format(newname, len, &to);
 ended:
 	/* Its claim ended for good: its group moves on (group.c). */
 	if (v->fate != MQ_FATE_RETURN)
@@ -178,8 +186,7 @@ mq_extend(struct mq_queue *q, const char *name, long long timeout_ms)
 	if (mq_check(q, name, &n) < 0)
 		return -1;
 	if (mq_settime(q->dfd[MQ_CUR], name, mq_now_ms() + timeout_ms) < 0)
-		return mq_entry_error(q, MQ_CUR, name,
-		    errno == ENOENT ? ESTALE : errno);
+		return lost(q, MQ_CUR, name);
 	q->dirty |= 1u << MQ_CUR;
 	return 0;
 }
@@ -187,7 +194,7 @@ mq_extend(struct mq_queue *q, const char *name, long long timeout_ms)
 /*
  * A message with a second hard link (planted, or left by a foreign tool)
  * can never be claimed: any move of it could be a no-op.  Once its ctime
- * (a link(2) sets it) is MQ_SETTLE_MS old, so that a maildir writer's
+ * (a link(2) sets it) is MQ_RENAME_GRACE_MS old, so that a maildir writer's
  * link into new/ before its unlink from tmp/ is not mistaken for one, it
  * goes to the dead letters ("links") where ls shows it; a person removes
  * the other link and kicks it back.  Until then, and if that fails, it is
@@ -200,7 +207,7 @@ linked(struct mq_queue *q, enum mq_dir dir, const char *name,
 	struct mq_verdict v;
 	struct mq_name n;
 
-	if (mq_ctime_ms(&l->st) + MQ_SETTLE_MS <= now &&
+	if (mq_ctime_ms(&l->st) + MQ_RENAME_GRACE_MS <= now &&
 	    mq_name_parse(name, &n) == 0) {
 		mq_fate(&q->cfg, &n, MQ_EV_LINKED, now, &v);
 		if (mq_settle(q, dir, name, &v, NULL, 0) == 0) {

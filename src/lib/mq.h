@@ -52,7 +52,7 @@
 #define MQ_FIELD_MAX 64
 #define MQ_OWNER_MAX 32		/* an o field, "tag-pid", and its NUL */
 /* A fresh claim is never taken back sooner than this after its rename. */
-#define MQ_SETTLE_MS 2000
+#define MQ_RENAME_GRACE_MS 2000
 /* Where inotify cannot see (network file systems), look this often. */
 #define MQ_POLL_MS 1000
 #define MQ_POLL_MAX_MS (3600LL * 1000)

@@ -214,7 +214,7 @@ pass(struct mq_queue *q, struct mq_reaper *r, enum mq_dir dir,
  * One entry of keys/: a key whose message is gone is removed (under its
  * lock, so a put taking it over meanwhile is not undone; a key locked by a
  * put at work is passed); a hidden file nobody holds locked for
- * MQ_SETTLE_MS is what a put killed before linking its key left.
+ * MQ_RENAME_GRACE_MS is what a put killed before linking its key left.
  */
 static void
 reap_key(struct mq_queue *q, struct mq_reaper *r, int kfd, const char *name,
@@ -226,7 +226,7 @@ reap_key(struct mq_queue *q, struct mq_reaper *r, int kfd, const char *name,
 
 	if (name[0] == '.') {
 		if (fstatat(kfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode) || mq_ctime_ms(&st) + MQ_SETTLE_MS > now)
+		    !S_ISREG(st.st_mode) || mq_ctime_ms(&st) + MQ_RENAME_GRACE_MS > now)
 			return;
 		if ((fd = openat(kfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 		    O_CLOEXEC)) < 0)

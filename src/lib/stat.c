@@ -5,7 +5,7 @@
  * The state of a message is its directory and, in new/ and cur/, what the
  * gate (gate.c) says of it, as claimers and mqreap see it: new/ holds
  * visible and delayed messages, cur/ live and expired claims (deadline
- * passed, or owner dead, and the rename MQ_SETTLE_MS old).  Entries the
+ * passed, or owner dead, and the rename MQ_RENAME_GRACE_MS old).  Entries the
  * gate finds odd (FIFOs, links, unsafe names) are not messages: not
  * counted.  done/, dead/ and tmp/ are counted from their names
  * alone, the reason of a dead letter being the name's last field, and the

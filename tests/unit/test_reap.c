@@ -57,7 +57,7 @@ expired(const struct stat *st, const struct mq_name *n, long long now,
 int
 main(void)
 {
-	const long long now = 1800000000000LL, s = MQ_SETTLE_MS;
+	const long long now = 1800000000000LL, s = MQ_RENAME_GRACE_MS;
 	const char *tag = mq_host_tag();
 	struct mq_name none = owned(0, tag), n;
 	struct stat st;

@@ -51,9 +51,9 @@ states(void)
 	CHECK(state_of(MQ_CUR, &st, NOW) == MQ_ST_INFLIGHT);
 	st = at(NOW - 1, NOW - 60000);
 	CHECK(state_of(MQ_CUR, &st, NOW) == MQ_ST_EXPIRED);
-	st = at(NOW - 60000, NOW - MQ_SETTLE_MS + 1);
+	st = at(NOW - 60000, NOW - MQ_RENAME_GRACE_MS + 1);
 	CHECK(state_of(MQ_CUR, &st, NOW) == MQ_ST_INFLIGHT);
-	st = at(NOW - 60000, NOW - MQ_SETTLE_MS);
+	st = at(NOW - 60000, NOW - MQ_RENAME_GRACE_MS);
 	CHECK(state_of(MQ_CUR, &st, NOW) == MQ_ST_EXPIRED);
 	CHECK(state_of(MQ_DONE, NULL, NOW) == MQ_ST_DONE);
 	CHECK(state_of(MQ_DEAD, NULL, NOW) == MQ_ST_DEAD);
