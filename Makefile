@@ -86,7 +86,7 @@ clean:
 	$(MAKE) -C tests/unit clean
 
 .PHONY: all deps check demo bench install format clean
-.SECONDARY: $(TOOLS:%=src/%.o)
+.SECONDARY: $(TOOLS:%=src/%.o) src/tool.o
 
 # Issue 13: every fault accounted for.  check-asan: the whole bats suite on
 # tools built with AddressSanitizer and UndefinedBehaviorSanitizer, in their
@@ -129,7 +129,7 @@ clean-fault:
 
 .PHONY: asan check-asan valgrind clean-fault
 .SECONDARY: $(ASAN_LIBOBJ) $(TOOLS:%=$(ASAN_DIR)/src/%.o) \
-	$(REAPOBJ:%=$(ASAN_DIR)/%)
+	$(REAPOBJ:%=$(ASAN_DIR)/%) $(ASAN_DIR)/src/tool.o
 
 # Issue 13: libFuzzer targets (clang) for the name parser, the settings,
 # durations and sizes, and claim paths given to mqack; seeds in
