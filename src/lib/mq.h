@@ -211,7 +211,6 @@ enum mq_event {
 int mq_finish(struct mq_queue *, const char *name, enum mq_event,
     const char *reason, long long delay_ms);
 int mq_extend(struct mq_queue *, const char *name, long long timeout_ms);
-int mq_fail(struct mq_queue *, const char *name, const char *reason);
 
 
 /* reap.c: housekeeping of a queue (mqreap); nothing here prints */
