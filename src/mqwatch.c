@@ -112,13 +112,6 @@ now_us(void)
 }
 
 static void
-soonest(long long *at, long long t)
-{
-	if (t > 0 && (*at == 0 || t < *at))
-		*at = t;
-}
-
-static void
 stop(struct watch *W, int code)
 {
 	if (!W->stopping) {
@@ -577,25 +570,25 @@ next_deadline(struct watch *W, long long now, int *listen)
 	/* Rate-limited: nothing to claim before then, whatever arrives. */
 	if (*listen && !mq_rate_allow(&W->rate, now, 1)) {
 		*listen = 0;
-		soonest(&wake, mq_rate_next(&W->rate, now));
+		mq_soonest(&wake, mq_rate_next(&W->rate, now));
 	}
 	for (i = 0; i < W->njobs; i++)
 		if (W->jobs[i].pid > 0)
-			soonest(&wake, W->jobs[i].beat);
+			mq_soonest(&wake, W->jobs[i].beat);
 	if (W->pend.pid) {
-		soonest(&wake, W->pend.beat);
-		soonest(&wake, W->check_at);
+		mq_soonest(&wake, W->pend.beat);
+		mq_soonest(&wake, W->check_at);
 	}
 	if (*listen && W->more)
 		wake = now; /* the walk is not at its end */
 	if (*listen && W->due > 0)
-		soonest(&wake, W->due * 1000);
+		mq_soonest(&wake, W->due * 1000);
 	if (*listen && mq_watch_fd(W->w) < 0)
-		soonest(&wake, now + W->q.cfg.poll_ms * 1000);
+		mq_soonest(&wake, now + W->q.cfg.poll_ms * 1000);
 	if (W->stopping)
-		soonest(&wake, W->stop_at);
+		mq_soonest(&wake, W->stop_at);
 	if (W->idle > 0 && W->running == 0 && !W->pend.pid)
-		soonest(&wake, W->idle_since + W->idle * 1000);
+		mq_soonest(&wake, W->idle_since + W->idle * 1000);
 	return wake;
 }
 

@@ -23,15 +23,6 @@
 #define MAXSLEEP_MS (10 * 60 * 1000)
 #define BUSY_MS 1000		/* retry of a queue locked by another */
 
-static long long
-min_time(long long a, long long b)
-{
-	if (a == 0)
-		return b;
-	if (b == 0)
-		return a;
-	return a < b ? a : b;
-}
 
 static void
 watch_owner(struct reap *rp, pid_t pid)
@@ -101,10 +92,11 @@ pass(struct reap *rp)
 		rp->next = now + BUSY_MS;
 		return;
 	}
-	rp->next = min_time(rp->r.due, now + MAXSLEEP_MS);
+	rp->next = now + MAXSLEEP_MS;
+	mq_soonest(&rp->next, rp->r.due);
 	/* Polling: never more than a quarter of the time in passes. */
 	if (rp->unwatched || mq_watch_fd(rp->w) < 0)
-		rp->next = min_time(rp->next, now +
+		mq_soonest(&rp->next, now +
 		    (4 * rp->took > rp->q.cfg.poll_ms ? 4 * rp->took :
 		    rp->q.cfg.poll_ms));
 }
@@ -118,7 +110,7 @@ gather(struct reap *rs, size_t nq, struct pollfd *pfd, size_t *owner,
 
 	*until = 0;
 	for (i = 0; i < nq; i++) {
-		*until = min_time(*until, rs[i].next);
+		mq_soonest(until, rs[i].next);
 		pfd[k].fd = mq_watch_fd(rs[i].w);
 		pfd[k].events = POLLIN;
 		owner[k++] = i;
@@ -146,7 +138,7 @@ dispatch(struct reap *rp, int fd, long long now)
 
 	if (fd == mq_watch_fd(rp->w)) {
 		mq_watch_drain(rp->w, NULL);
-		rp->next = min_time(rp->next, now + settle);
+		mq_soonest(&rp->next, now + settle);
 	} else
 		rp->next = now; /* an owner died */
 }

@@ -102,14 +102,6 @@ int mq_group_stat(struct mq_queue *, unsigned long long *held,
 int mq_group_peek(struct mq_queue *, long long now,
     int (*)(void *, const struct mq_peek *), void *);
 
-/* Lower *due (0: none yet) to at, if at is a time (> 0) and sooner. */
-static inline void
-mq_soonest(long long *due, long long at)
-{
-	if (at > 0 && (*due == 0 || at < *due))
-		*due = at;
-}
-
 /* gate.c: what an entry of new/ or cur/ is, and whether it is due */
 #define MQ_PID_MAX (1 << 30)	/* an owner field's pid, at most */
 enum mq_look_kind {

@@ -118,6 +118,17 @@ struct mq_claim {
 	long long deadline_ms;
 };
 
+/*
+ * Lower *due (0: none yet) to at, if at is a time (> 0) and sooner: every
+ * "when is the next thing" of the library and the tools.
+ */
+static inline void
+mq_soonest(long long *due, long long at)
+{
+	if (at > 0 && (*due == 0 || at < *due))
+		*due = at;
+}
+
 /* util.c */
 long long mq_now_ms(void);
 struct mq_unit {
