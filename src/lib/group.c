@@ -548,12 +548,17 @@ mq_group_flush(struct mq_queue *q, int sync)
 	return -1;
 }
 
-/* The queue is closed: heads ended and not yet synced move on now. */
+/* Heads that ended and whose groups have not moved on yet (mq_sync). */
+int
+mq_group_pending(const struct mq_queue *q)
+{
+	return q->ends && q->ends->n > 0;
+}
+
+/* The queue is closed: what the group list held goes. */
 void
 mq_group_close(struct mq_queue *q)
 {
-	if (q->ends && q->ends->n > 0)
-		mq_sync(q);
 	if (q->ends) {
 		free(q->ends->e);
 		free(q->ends);
@@ -790,7 +795,7 @@ mq_group_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
 		return;
 	}
 	while ((d = readdir(dp)) != NULL) {
-		if (!mq_key_valid(d->d_name))
+		if (!mq_word_valid(d->d_name, MQ_FIELD_MAX))
 			continue;
 		/* Made (its .lock) if a maildir writer made its directory. */
 		if (lock_group(q, d->d_name, 1, 1, &g) < 0) {
@@ -957,7 +962,7 @@ mq_group_admin(struct mq_queue *q, struct mq_admin *a, long long now)
 	}
 	close(sfd);
 	for (i = 0; i < nk; i++) {
-		if (!mq_key_valid(keys[i]) ||
+		if (!mq_word_valid(keys[i], MQ_FIELD_MAX) ||
 		    lock_both(q, a, keys[i], &g, &tg) < 0)
 			continue;
 		if (names_in(g.gfd, &names, &n) < 0) {
@@ -1083,7 +1088,7 @@ mq_group_peek(struct mq_queue *q, long long now,
 		return fail(q, NULL, NULL);
 	}
 	for (i = 0; i < nk && r == 0; i++)
-		if (mq_key_valid(keys[i]))
+		if (mq_word_valid(keys[i], MQ_FIELD_MAX))
 			r = peek_group(q, sfd, keys[i], now, fn, ctx);
 	names_free(keys, nk);
 	close(sfd);

@@ -18,16 +18,6 @@
 
 #include "mq-internal.h"
 
-/* An error on dir/name of q: the object named for the tool, errno err. */
-int
-mq_entry_error(struct mq_queue *q, enum mq_dir dir, const char *name, int err)
-{
-	snprintf(q->errobj, sizeof(q->errobj), "%s/%s", mq_dirnames[dir],
-	    name);
-	errno = err;
-	return -1;
-}
-
 /*
  * A failed move or change of dir/name: in cur/, a name that is gone
  * (ENOENT) is a claim that moved on under us (ESTALE).

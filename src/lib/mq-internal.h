@@ -12,6 +12,7 @@
 #include "mq.h"
 
 /* util.c */
+int mq_entry_error(struct mq_queue *, enum mq_dir, const char *, int);
 long long mq_mtime_ms(const struct stat *);
 long long mq_ctime_ms(const struct stat *);
 int mq_fsync(int fd);
@@ -93,6 +94,7 @@ int mq_group_rejoin(struct mq_queue *, int fromfd, const char *from,
     struct mq_name *);
 void mq_group_ended(struct mq_queue *, const struct mq_name *);
 int mq_group_flush(struct mq_queue *, int sync);
+int mq_group_pending(const struct mq_queue *);
 void mq_group_close(struct mq_queue *);
 int mq_group_waits(struct mq_queue *, const char *name);
 void mq_group_reap(struct mq_queue *, struct mq_reaper *, long long now);
@@ -187,7 +189,6 @@ struct mq_index {
 int mq_index_open(struct mq_queue *, struct mq_index *, long long now);
 const char *mq_index_next(struct mq_index *);
 int mq_index_scan_lock(struct mq_queue *, struct mq_index *);
-int mq_entry_error(struct mq_queue *, enum mq_dir, const char *, int);
 void mq_walk_hint(struct mq_walk *, const char *name);
 void mq_index_close(struct mq_index *);
 void mq_index_drop(struct mq_queue *);

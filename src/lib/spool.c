@@ -121,6 +121,8 @@ mq_close(struct mq_queue *q)
 	int i;
 
 	/* A caller that never synced still moves its groups on. */
+	if (mq_group_pending(q))
+		(void)mq_sync(q);
 	mq_group_close(q);
 	for (i = 0; i < MQ_NDIRS; i++) {
 		if (q->dfd[i] >= 0)

@@ -105,6 +105,16 @@ mq_parse_size(const char *s, long long *bytes)
 	return 0;
 }
 
+/* An error on dir/name of q: the object named for the tool, errno err. */
+int
+mq_entry_error(struct mq_queue *q, enum mq_dir dir, const char *name, int err)
+{
+	snprintf(q->errobj, sizeof(q->errobj), "%s/%s", mq_dirnames[dir],
+	    name);
+	errno = err;
+	return -1;
+}
+
 int
 mq_write_all(int fd, const void *buf, size_t len)
 {
