@@ -32,6 +32,8 @@ mq_config_defaults(struct mq_config *c)
 	c->min_free_pct = 0;
 	c->coalesce_claimed = 0;
 	c->poll_ms = MQ_POLL_MS;
+	c->end_retention_ms = 86400LL * 1000;
+	c->record_ends = 0;
 }
 
 /* "100M" bytes, or "5%" of the file system (Postfix's queue_minfree). */
@@ -82,6 +84,10 @@ setting(struct mq_config *c, const char *k, const char *v)
 		return mq_parse_duration(v, &c->ttl_ms);
 	if (strcmp(k, "retention") == 0)
 		return mq_parse_duration(v, &c->retention_ms);
+	if (strcmp(k, "end_retention") == 0)
+		return mq_parse_duration(v, &c->end_retention_ms);
+	if (strcmp(k, "record_ends") == 0)
+		return yesno(v, &c->record_ends);
 	if (strcmp(k, "max_size") == 0)
 		return mq_parse_size(v, &c->max_size);
 	if (strcmp(k, "keep_done") == 0)
@@ -219,7 +225,9 @@ static const char default_config[] =
     "overflow = refuse    # when full: refuse, or drop-oldest (to dead/)\n"
     "min_free = 0         # refuse puts below this free space (64M, 5%)\n"
     "coalesce = waiting   # a put's key (-K) matches: waiting, or claimed too\n"
-    "poll = 1s            # on NFS, GlusterFS...: look for others' puts this often\n";
+    "poll = 1s            # on NFS, GlusterFS...: look for others' puts this often\n"
+    "end_retention = 1d   # how long ends/ keeps how messages ended; 0: forever\n"
+    "record_ends = no     # yes: record every end, not only those waited for\n";
 
 /*
  * Written under a name of its own, then renamed in without replacing, so

@@ -19,6 +19,9 @@
  *	QUEUE/groups/	ordered groups: KEY/ holds the messages waiting
  *			behind the group's head, KEY/.head names the head
  *			(group.c); made on first use
+ *	QUEUE/ends/	how messages ended, their results, and the
+ *			waiters' registrations in ends/wait/ (end.c,
+ *			wait.c); made on first use
  *
  * A file name is an id followed by ","-separated fields, each a letter and a
  * value, written in this order and parsed from the right, so that a foreign
@@ -56,6 +59,9 @@
 #define MQ_EXIT_UNSURE 4   /* enqueued, but maybe not durable (ids given) */
 #define MQ_EXIT_REFUSED 5  /* refused: queue full, or below min_free */
 #define MQ_EXIT_PAUSED 6   /* the queue is paused: nothing claimed */
+#define MQ_EXIT_DEAD 7	   /* waited for: ended as a dead letter */
+#define MQ_EXIT_EXPIRED 8  /* waited for: expired (TTL) */
+#define MQ_EXIT_GONE 9	   /* waited for: purged or moved away */
 #define MQ_EXIT_PERM 100   /* permanent error: retrying will not help */
 #define MQ_EXIT_TEMP 111   /* temporary failure: try again later */
 
@@ -74,6 +80,7 @@
 enum mq_dir { MQ_TMP, MQ_NEW, MQ_CUR, MQ_DONE, MQ_DEAD, MQ_NDIRS };
 #define MQ_KEYS MQ_NDIRS	/* keys/, for a reaper's report (key.c) */
 #define MQ_GROUPS (MQ_NDIRS + 1) /* groups/, likewise (group.c) */
+#define MQ_ENDS (MQ_NDIRS + 2)	/* ends/, likewise (end.c) */
 
 struct mq_config {
 	long long timeout_ms;	  /* default visibility timeout */
@@ -90,6 +97,8 @@ struct mq_config {
 	int min_free_pct;	  /* or percent of it; 0: none */
 	int coalesce_claimed;	  /* a key holds while claimed, too */
 	long long poll_ms;	  /* look this often where inotify is blind */
+	long long end_retention_ms; /* of end records; 0: forever */
+	int record_ends;	  /* record every end, not only when asked */
 };
 
 struct mq_queue {
@@ -149,7 +158,7 @@ void mq_config_defaults(struct mq_config *);
 int mq_config_read(int qfd, struct mq_config *, char *err, size_t errlen);
 
 /* spool.c */
-extern const char *const mq_dirnames[MQ_NDIRS + 2];
+extern const char *const mq_dirnames[MQ_NDIRS + 3];
 int mq_open(struct mq_queue *, const char *path, int create, int group);
 void mq_close(struct mq_queue *);
 int mq_sync(struct mq_queue *);
@@ -230,6 +239,7 @@ struct mq_verdict {
 	int live;		/* the caller holds the claim: check it */
 	int uncount;		/* the delivery did not happen */
 	int reset;		/* a fresh start: no deliveries, no passed TTL */
+	int recorded;		/* its end record is written (end.c) */
 };
 void mq_fate(const struct mq_config *, const struct mq_name *,
     enum mq_event, long long now, struct mq_verdict *);
@@ -267,12 +277,38 @@ struct mq_reaper {
 		unsigned long long back, dead, expired, purged, tmp, kicked;
 		unsigned long long keys;
 		unsigned long long groups;	/* repaired (group.c) */
+		unsigned long long ends;	/* records forgotten (end.c) */
 	} c;
 };
 void mq_reap(struct mq_queue *, struct mq_reaper *, long long now);
 void mq_reap_kick(struct mq_queue *, struct mq_reaper *, const char *name);
 int mq_reap_lock(struct mq_queue *, int *fd, int wait);
 void mq_reap_unlock(int fd);
+
+/* end.c, wait.c: how a message ended, its result; waiting for it */
+enum mq_end { MQ_END_ACKED, MQ_END_DEAD, MQ_END_EXPIRED, MQ_END_PURGED,
+	MQ_END_MOVED, MQ_NENDS };
+extern const char *const mq_endnames[MQ_NENDS];
+struct mq_ended {
+	enum mq_end end;
+	char reason[MQ_FIELD_MAX + 1];	/* MQ_END_DEAD: why */
+	int recorded;		/* from ends/ (else from done/ or dead/) */
+	char *result;		/* its consumer's answer (malloc'ed) or NULL */
+	size_t len;
+};
+int mq_id_valid(const char *);
+int mq_result_read(int fd, long long max, char **, size_t *);
+int mq_finish(struct mq_queue *, const char *name, const struct mq_verdict *,
+    const char *result, size_t len);
+int mq_result_path(struct mq_queue *, unsigned slot, char *, size_t);
+int mq_result_take(struct mq_queue *, unsigned slot, char **, size_t *);
+int mq_end_status(const struct mq_ended *);
+void mq_ended_free(struct mq_ended *);
+struct mq_waiter;
+struct mq_waiter *mq_wait_begin(struct mq_queue *, const char *id,
+    const char *name);
+int mq_wait_end(struct mq_waiter *, long long until_ms, struct mq_ended *);
+void mq_wait_close(struct mq_waiter *);
 
 /* limit.c: flow control (mq-spool(5) max_length, min_free, paused) */
 int mq_paused(struct mq_queue *);
