@@ -64,6 +64,23 @@ n=${CLUSTER_N:-60}
 	[ "$(cat "$(cat got)")" = hello ]
 }
 
+@test "mqwait on one host learns of an ack with a result made on the other, by polling" {
+	. "$MQ_ROOT/tests/cluster/fs.sh"
+	mqput -c -l "$GL/m1/asks" </dev/null
+	echo 'poll = 100ms' >>"$GL/m1/asks/config"
+	id=$(echo question | gl_host hostA "mqput $GL/m1/asks")
+	# The waiter on hostA is registered (a file there: no FIFO across
+	# hosts) before hostB answers.
+	gl_host hostA "mqwait -t 60s $GL/m1/asks $id" >got 3>&- &
+	waiter=$!
+	until_ok test -e "$GL/m2/asks/ends/wait/$id"
+	gl_host hostB "m=\$(mqget $GL/m2/asks) && echo answer | mqack -R - \"\$m\""
+	wait "$waiter"
+	[ "$(cat got)" = "$id acknowledged" ]
+	run -0 gl_host hostB "mqwait -r $GL/m2/asks $id"
+	[ "$output" = answer ]
+}
+
 @test "a host whose clock runs ahead of the volume's takes back no claim of the other host, and says why" {
 	# libfaketime itself: the faketime wrapper names a semaphore after its
 	# pid, and pids repeat across PID namespaces.

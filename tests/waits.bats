@@ -274,3 +274,99 @@ done_rc() {
 	until_ok lines_in rcs 1000
 	[ "$(grep -cx 0 rcs)" = 1000 ]
 }
+
+# within SECONDS CMD...: true once CMD succeeds, false after SECONDS (a
+# bounded poll, for the many-process tests on a loaded machine).
+within() {
+	local n=$(($1 * 20))
+	shift
+	until "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
+
+# files_in DIR N: DIR holds at least N files.
+files_in() {
+	[ "$(count "$1")" -ge "$2" ]
+}
+
+# requester I: one viewer of segment I % 5, "mqput -K SEG -W"; writes
+# req/I: the segment, the exit status, whether the segment's cache file
+# existed when it returned, and what it printed (the result).
+requester() {
+	local s=$(($1 % 5)) r=0 out c=early
+	out=$(echo "segment $s" | mqput -K "seg$s" -W 120s live) || r=$?
+	[ -e "cache/seg$s" ] && c=cached
+	echo "$s $r $c $out" >"req/$1.tmp" && mv "req/$1.tmp" "req/$1"
+}
+
+# The consumers' handler: "fetch" (0.2 s), fill the cache, answer.  Two
+# fetches of one segment at once are recorded in overlaps.
+fetcher() {
+	cat >fetch.sh <<-'EOS'
+	seg=$(cat); n=${seg#segment }
+	mkdir "inflight/$n" 2>/dev/null || echo "$n" >>overlaps
+	echo "$n" >>fetches
+	sleep 0.2
+	echo "data of $seg" >"cache/seg$n.tmp" && mv "cache/seg$n.tmp" "cache/seg$n"
+	rmdir "inflight/$n"
+	echo "result $seg" >"$MQ_RESULT"
+	EOS
+}
+
+# every requester returned 0 with its segment's result, after its cache file
+all_served() {
+	local f bad=0
+	for f in req/*; do
+		read -r s r c out <"$f"
+		[ "$r $c $out" = "0 cached result segment $s" ] ||
+		    { echo "$f: $(cat "$f")"; bad=1; }
+	done
+	return $bad
+}
+
+@test "live video: 500 requesters of 5 segments, consumers stopped, then 2: exactly 5 fetches, all served from the cache" {
+	mkq live
+	mkdir cache req inflight
+	fetcher
+	for i in $(seq 500); do
+		requester "$i" 3>&- &
+	done
+	# Every requester is in its wait before any consumer runs.
+	within 120 holders live 500
+	[ "$(count live/new)" = 5 ]
+	[ "$(count cache)" = 0 ]
+	mqwatch -n 5 -j 2 live -- sh fetch.sh
+	within 120 files_in req 500
+	wait
+	[ "$(wc -l <fetches)" = 5 ]
+	[ "$(sort -u fetches | wc -l)" = 5 ]
+	[ ! -e overlaps ]
+	all_served
+}
+
+@test "live video, coalesce = claimed: requesters arriving during the fetches join them, at most one fetch per segment in flight" {
+	mkq live
+	echo 'coalesce = claimed' >>live/config
+	mkdir cache req inflight
+	fetcher
+	for i in $(seq 250); do
+		requester "$i" 3>&- &
+	done
+	within 120 holders live 250
+	mqwatch -j 2 live -- sh fetch.sh 3>&- &
+	watcher=$!
+	# 250 more while the fetches run (and after: those fetch again).
+	for i in $(seq 251 500); do
+		requester "$i" 3>&- &
+	done
+	within 180 files_in req 500
+	kill -TERM "$watcher"
+	wait
+	[ ! -e overlaps ]
+	[ "$(sort -u fetches | wc -l)" = 5 ]
+	all_served
+	echo "# $(wc -l <fetches) fetches for 500 requesters" >&3
+}

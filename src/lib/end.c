@@ -101,7 +101,7 @@ mq_id_valid(const char *id)
  * another queue.  A return to new/ or a claim is no end.
  */
 static int
-end_of(const struct mq_verdict *v, enum mq_end *e)
+end_of(const struct mq_verdict *v, enum mq_outcome *e)
 {
 	switch (v->fate) {
 	case MQ_FATE_DONE:
@@ -131,7 +131,7 @@ end_of(const struct mq_verdict *v, enum mq_end *e)
  * gets the record's identity, so that a failed ack removes its own only.
  */
 static int
-record(struct mq_queue *q, int efd, const char *id, enum mq_end e,
+record(struct mq_queue *q, int efd, const char *id, enum mq_outcome e,
     const char *reason, const char *res, size_t len, int sync,
     struct stat *st)
 {
@@ -216,7 +216,7 @@ void
 mq_end_settled(struct mq_queue *q, const struct mq_name *n,
     const struct mq_verdict *v)
 {
-	enum mq_end e;
+	enum mq_outcome e;
 	int efd, wake, known, reg;
 
 	if (!end_of(v, &e))
@@ -298,7 +298,7 @@ mq_finish(struct mq_queue *q, const char *name, const struct mq_verdict *v,
 	struct mq_verdict w = *v;
 	struct mq_name n;
 	struct stat mine, st;
-	enum mq_end e;
+	enum mq_outcome e;
 	int efd, r, err;
 
 	if (!end_of(v, &e) || !v->live) {
@@ -440,7 +440,7 @@ mq_end_read(struct mq_queue *q, int efd, const char *id, struct mq_ended *out)
 	    (sp && strlcpy(out->reason, sp, sizeof(out->reason)) >=
 	    sizeof(out->reason)))
 		goto bad;
-	out->end = (enum mq_end)i;
+	out->end = (enum mq_outcome)i;
 	out->recorded = 1;
 	n = len - (size_t)(nl + 1 - buf);
 	if (n > 0) {

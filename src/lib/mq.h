@@ -286,11 +286,11 @@ int mq_reap_lock(struct mq_queue *, int *fd, int wait);
 void mq_reap_unlock(int fd);
 
 /* end.c, wait.c: how a message ended, its result; waiting for it */
-enum mq_end { MQ_END_ACKED, MQ_END_DEAD, MQ_END_EXPIRED, MQ_END_PURGED,
+enum mq_outcome { MQ_END_ACKED, MQ_END_DEAD, MQ_END_EXPIRED, MQ_END_PURGED,
 	MQ_END_MOVED, MQ_NENDS };
 extern const char *const mq_endnames[MQ_NENDS];
 struct mq_ended {
-	enum mq_end end;
+	enum mq_outcome end;
 	char reason[MQ_FIELD_MAX + 1];	/* MQ_END_DEAD: why */
 	int recorded;		/* from ends/ (else from done/ or dead/) */
 	char *result;		/* its consumer's answer (malloc'ed) or NULL */

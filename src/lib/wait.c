@@ -3,7 +3,8 @@
  *
  * A waiter registers (QUEUE/ends/wait/ID, see end.c), then looks, in this
  * order: for the end record (ends/ID); for the message in new/, cur/ (still
- * alive: wait), done/ (acknowledged) and dead/ (its reason in its name).
+ * alive: wait), done/ (acknowledged), dead/ (its reason in its name) and
+ * the ordered groups' groups/KEY/ (alive, behind its group's head).
  * Found nowhere, with no record, for MQ_SETTLE_MS: the id is unknown (never
  * put, or ended with nothing kept).  While the message lives the waiter
  * sleeps in poll(2) on its FIFO, which the ender's close wakes; it looks
@@ -174,6 +175,37 @@ find(struct mq_waiter *w, enum mq_dir dir)
 	return r;
 }
 
+/* Is id waiting behind the head of an ordered group (groups/KEY/)? */
+static int
+grouped(struct mq_waiter *w)
+{
+	size_t idlen = strlen(w->id);
+	struct dirent *g, *d;
+	DIR *gp, *dp;
+	int gfd, kfd, r = 0;
+
+	if ((gfd = mq_subdir(w->q, w->q->fd, "groups", 0)) < 0)
+		return 0;
+	if ((gp = fdopendir(gfd)) == NULL) {
+		close(gfd);
+		return 0;
+	}
+	while (!r && (g = readdir(gp)) != NULL) {
+		if (g->d_name[0] == '.' ||
+		    (kfd = mq_subdir(w->q, dirfd(gp), g->d_name, 0)) < 0)
+			continue;
+		if ((dp = fdopendir(kfd)) == NULL) {
+			close(kfd);
+			continue;
+		}
+		while (!r && (d = readdir(dp)) != NULL)
+			r = is_id(d->d_name, w->id, idlen);
+		closedir(dp);
+	}
+	closedir(gp);
+	return r;
+}
+
 /* What a message found in done/ or dead/ says of its end. */
 static void
 from_name(const struct mq_waiter *w, struct mq_ended *out)
@@ -212,6 +244,8 @@ locate(struct mq_waiter *w, struct mq_ended *out)
 				return -1;
 	if (r == 0) {
 		w->name[0] = '\0';
+		if (grouped(w))
+			return 0;	/* alive, behind its group's head */
 		errno = ENOENT;
 		return -1;
 	}
