@@ -5,12 +5,12 @@
 # (tests/cluster/fs.sh): glusterfs (the default), a replica-2 GlusterFS
 # volume through FUSE (Debian's glusterfs-server), or cephfs, a one-node
 # Ceph cluster with a CephFS mounted by two ceph-fuse clients (Debian's
-# ceph packages); make check and make check-cluster run this file once
-# for each.  The harness is tests/cluster/; `make check-cluster` runs the
-# long version (CLUSTER_N=500 messages per host).  Skips, saying why,
-# where this machine cannot run the file system.  A test here sources
-# tests/cluster/fs.sh and uses $GL/m1 and $GL/m2, gl_host, fs_mount and
-# fs_crash: it then runs on every file system.
+# ceph packages); make check and make check-cluster run this file, and
+# every .bats file whose setup calls fs_up, once for each.  The harness is
+# tests/cluster/; `make check-cluster` runs the long version (CLUSTER_N=500
+# messages per host).  Skips, saying why, where this machine cannot run the
+# file system.  A test here sources tests/cluster/fs.sh and uses $GL/m1 and
+# $GL/m2, gl_host, fs_mount and fs_crash: it then runs on every file system.
 
 load test_helper
 
