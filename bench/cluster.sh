@@ -1,7 +1,8 @@
 #!/bin/bash
-# bench/cluster.sh LOCALDIR: mq across two hosts on GlusterFS, beside the
-# same on local LOCALDIR (bench/run.sh passes its fresh ext4); section (g)
-# of make bench (issue 9).  Prints a small table on stdout:
+# bench/cluster.sh LOCALDIR: mq across two hosts on each shared file system
+# (GlusterFS, CephFS: tests/cluster/fs.sh), beside the same on local
+# LOCALDIR (bench/run.sh passes its fresh ext4); section (g) of make bench
+# (issues 9, 25).  Prints a small table on stdout:
 #
 #   cycle FS HOSTS msgs/s: put, claim and acknowledge, on one host (one
 #     producer, one consumer) and on two (the same on each, the same total):
@@ -9,37 +10,39 @@
 #     mqack" until the queue is drained; the scaling ratio two / one.
 #   push FS POLL p50 p99 (ms): a message put on hostB (one mqput each,
 #     one at a time) until mqwatch on hostA prints its claim, from the
-#     start of mqput; on GlusterFS by polling (the queue's poll), on local
-#     ext4 by inotify.
+#     start of mqput; on the shared file systems by polling (the queue's
+#     poll), on local ext4 by inotify.
+#   idle FS POLL: what an mqwatch waiting on an empty queue costs for
+#     IDLE_S seconds: its CPU and system calls per second, and the CPU of
+#     the file system's client (the FUSE daemon of its mount) and servers
+#     (bricks, or MDS and OSD), in % of one core.
 #
-# The volume (replica 2, both bricks here, mounted twice) is made and
-# removed by tests/cluster/gluster.sh.  Environment: CLUSTER_BENCH_N
-# messages per cycle run (default 1000), CLUSTER_BENCH_RUNS (3),
-# CLUSTER_BENCH_PUSH pushes per latency run (50).  Both "hosts" share this
-# machine's two cores: the ratio shows what sharing the volume costs, not
-# what a second machine would add.
+# Each file system is made, measured and removed in turn by
+# tests/cluster/fs.sh; CLUSTER_BENCH_FS picks which (default "glusterfs
+# cephfs").  Environment: CLUSTER_BENCH_N messages per cycle run (default
+# 1000), CLUSTER_BENCH_RUNS (3), CLUSTER_BENCH_PUSH pushes per latency run
+# (50), CLUSTER_BENCH_IDLE seconds of idle (10).  Both "hosts" share this
+# machine's two cores: the ratio shows what sharing the file system costs,
+# not what a second machine would add.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../tests/cluster/gluster.sh"
+. "$here/../tests/cluster/fs.sh"
 PATH=$here/../bin:$PATH
 local_dir=$1
 N=${CLUSTER_BENCH_N:-1000}
 RUNS=${CLUSTER_BENCH_RUNS:-3}
 PUSH=${CLUSTER_BENCH_PUSH:-50}
+IDLE_S=${CLUSTER_BENCH_IDLE:-10}
+FSES=${CLUSTER_BENCH_FS:-glusterfs cephfs}
 
-why=$(gl_why_not)
-if [ -n "$why" ]; then
-	echo "(g) GlusterFS: skipped: $why"
-	exit 0
-fi
 W=$(mktemp -d /tmp/mqcluster.XXXXXX)
 cleanup() {
-	gl_down "$W/gl"
+	local fs
+	for fs in $FSES; do fs_down "$W/$fs"; done
 	rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-gl_up "$W/gl" >&2 || { echo "(g) GlusterFS: skipped: no volume"; exit 0; }
 
 median() {
 	sort -g | awk '{ a[NR] = $1 } END {
@@ -48,16 +51,18 @@ median() {
 
 # worker Q N DONEFLAG: put N lines in one process while a consumer drains
 # until the producer is done (DONEFLAG, a local file) and nothing is left.
+# Claims last 10 minutes: a batch of 50 whose moves wait on the file system
+# (CephFS: up to the MDS's tick each) must not expire and come back.
 worker() {
 	local q=$1 n=$2 flag=$3
 	( awk -v n="$n" 'BEGIN { s = sprintf("%099d", 0)
 	    for (i = 0; i < n; i++) print s }' | mqput -l -q "$q"
 	  touch "$flag" ) &
 	while :; do
-		if mqget -n 50 "$q" >"$flag.claims"; then
+		if mqget -n 50 -t 10m "$q" >"$flag.claims"; then
 			mqack <"$flag.claims"
 		elif [ -e "$flag" ]; then
-			mqget -n 50 "$q" >"$flag.claims" || break
+			mqget -n 50 -t 10m "$q" >"$flag.claims" || break
 			mqack <"$flag.claims"
 		fi
 	done
@@ -105,14 +110,50 @@ push() {
 		printf "%.1f %.1f\n", a[int((NR + 1) / 2)] / 1000, a[int(NR * 0.99 + 0.999)] / 1000 }'
 }
 
-gv=$(dpkg-query -W -f='${Version}' glusterfs-server 2>/dev/null)
-echo "(g) across hosts: GlusterFS $gv replica 2 (both bricks here, FUSE, two mounts) vs local $(df -T "$local_dir" | awk 'NR == 2 { print $2 }'); $N messages, median of $RUNS"
-for fs in glusterfs local; do
-	if [ "$fs" = glusterfs ]; then
-		qa=$W/gl/m1/q qb=$W/gl/m2/q
-	else
-		qa=$local_dir/cq qb=$local_dir/cq
-	fi
+# ticks PID...: CPU time (user + system, clock ticks) of these processes.
+ticks() {
+	local p t=0
+	for p; do
+		[ -r "/proc/$p/stat" ] || continue
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo "$t"
+}
+
+# idle FS Q POLL CLIENT SERVERS: one idle mqwatch on Q for IDLE_S seconds
+# (a fixed measuring window, not a wait for an event); CLIENT and SERVERS
+# are pids (quoted lists).
+idle() {
+	local q=$2 poll=$3 client=$4 servers=$5 hz p c0 s0 calls
+	hz=$(getconf CLK_TCK)
+	rm -rf "$q"
+	mqput -c -l "$q" </dev/null
+	printf 'poll = %s\n' "$poll" >>"$q/config"
+	c0=$(ticks $client) s0=$(ticks $servers)
+	mqwatch "$q" >/dev/null &
+	p=$!
+	sleep "$IDLE_S"
+	awk -v w="$(ticks $p)" -v c="$(($(ticks $client) - c0))" \
+	    -v s="$(($(ticks $servers) - s0))" -v hz="$hz" -v t="$IDLE_S" \
+	    'BEGIN { printf "mqwatch %.1f%% client %.1f%% servers %.1f%%", \
+	    100 * w / hz / t, 100 * c / hz / t, 100 * s / hz / t }'
+	kill "$p"
+	wait "$p" 2>/dev/null
+	# The system calls, counted apart: strace slows what it counts.
+	calls=$(timeout -s INT "$IDLE_S" strace -f -c -o /dev/stdout \
+	    mqwatch "$q" 2>/dev/null | awk '$NF == "total" { print $4 }')
+	echo " syscalls/s $(( ${calls:-0} / IDLE_S ))"
+	rm -rf "$q"
+}
+
+# pids_of PATTERN: the processes whose command line matches, as one line.
+pids_of() {
+	pgrep -f -- "$1" | tr '\n' ' '
+}
+
+# cycles FS QA QB: the cycle lines and the scaling of one file system.
+cycles() {
+	local fs=$1 qa=$2 qb=$3 hosts r one=
 	for hosts in 1 2; do
 		r=$(for i in $(seq "$RUNS"); do cycle "$fs" "$qa" "$qb" "$hosts"; done | median)
 		echo "cycle $fs $hosts $r"
@@ -120,9 +161,38 @@ for fs in glusterfs local; do
 	done
 	awk -v a="$r" -v b="$one" 'BEGIN { printf "scaling %s %.2f\n", ARGV[1], a / b }' "$fs"
 	rm -rf "$qa"
+}
+
+echo "(g) across hosts, two mounts of one shared file system on this machine vs local $(df -T "$local_dir" | awk 'NR == 2 { print $2 }'); $N messages, median of $RUNS; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for fs in $FSES; do
+	d=$W/$fs
+	why=$(CLUSTER_FS=$fs fs_why_not)
+	if [ -n "$why" ]; then
+		echo "($fs skipped: $why)"
+		continue
+	fi
+	CLUSTER_FS=$fs fs_up "$d" >&2 || { echo "($fs skipped: it could not be set up)"; continue; }
+	case $fs in
+	glusterfs)
+		echo "($(fs_name "$d") replica 2, both bricks here, FUSE)"
+		client=$(pids_of "glusterfs --process-name fuse .* $d/m1\$")
+		servers=$(pids_of "glusterfsd .*--brick-name $d/b")
+		;;
+	cephfs)
+		echo "($(fs_name "$d"): mon, mgr, one OSD on BlueStore, one MDS here; ceph-fuse)"
+		client=$(cat "$d/run/fuse.m1.pid")
+		servers="$(cat "$d/run/mds.a.pid") $(cat "$d"/run/osd.*.pid)"
+		;;
+	esac
+	cycles "$fs" "$d/m1/q" "$d/m2/q"
+	for p in 1s 100ms; do
+		echo "push $fs $p $(push "$fs" "$d/m1/p" "$d/m2/p" "$p")"
+	done
+	echo "idle $fs 100ms $(idle "$fs" "$d/m1/i" 100ms "$client" "$servers")"
+	fs_down "$d"
 done
-for p in 1s 100ms; do
-	echo "push glusterfs $p $(push glusterfs "$W/gl/m1/p" "$W/gl/m2/p" "$p")"
-done
+cycles local "$local_dir/cq" "$local_dir/cq"
 echo "push local inotify $(push local "$local_dir/p" "$local_dir/p" 1s)"
 rm -rf "$local_dir/p"
+echo "idle local inotify $(idle local "$local_dir/i" 100ms "" "")"
+echo "(load average after: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -5,7 +5,7 @@
 #	make bench			the full run (about 10-15 minutes)
 #	BENCH_QUICK=1 make bench	fewer and smaller runs, for iteration
 #	BENCH_OUT=FILE			also write the table to FILE
-#	BENCH_SECTIONS="a d"		only these of a b c d m w x
+#	BENCH_SECTIONS="a d"		only these of a b c d e m w x
 #					(and s, t, o, g: bench/stat.sh,
 #					bench/topics.sh, bench/groups.sh,
 #					bench/cluster.sh)
@@ -69,6 +69,9 @@ else
 fi
 cc -O2 -o "$W/limit" bench/limit.c
 cc -O2 -o "$W/watchlat" bench/watchlat.c
+cc -O2 -std=c11 -D_GNU_SOURCE -isystem /usr/include/bsd -DLIBBSD_OVERLAY \
+	-Isrc/lib -o "$W/endlat" bench/endlat.c src/lib/libmq.a \
+	-Wl,-Bstatic -lbsd -lmd -Wl,-Bdynamic
 cc -O2 -o "$W/waitlat" bench/waitlat.c
 LIMIT=$W/limit
 R=$W/results
@@ -624,6 +627,47 @@ wait_table() {
 	}' "$W/wait"
 }
 
+# --- (e) waiting for a message's end: mqwait (issue 20) ----------------
+# From the acknowledgement (mq_ack and its syncs, in bench/endlat.c) to the
+# return of 1, 100 and 1000 mqwait processes waiting for that message,
+# beside mqwatch's push latency (rename into new/ to its line, the same
+# queue settings); then the CPU time one waiting mqwait uses in 10 s.
+sec_e() {
+	fs=$1 d=$W/$fs
+	for n in ${END_N:-1 100 1000}; do
+		l50= l99=
+		for run in 0 $(seq "$RUNS"); do
+			mkq "$d/q" yes
+			set -- $("$W/endlat" "$B/mqwait" "$d/q" "$n")
+			[ "$run" = 0 ] && continue
+			l50="$l50 $1" l99="$l99 $2"
+		done
+		printf '%s %s waiters: ack-to-return p50 %s us, p99 %s us\n' "$fs" \
+		    "$n" "$(for x in $l50; do echo "$x"; done | median)" \
+		    "$(for x in $l99; do echo "$x"; done | median)"
+	done
+	l50= l99=
+	for run in 0 $(seq "$RUNS"); do
+		mkq "$d/q" yes
+		set -- $("$W/watchlat" "$B/mqwatch" "$d/q" "$WATCHN")
+		[ "$run" = 0 ] && continue
+		l50="$l50 $1" l99="$l99 $2"
+	done
+	printf '%s mqwatch push, beside: p50 %s us, p99 %s us\n' "$fs" \
+	    "$(for x in $l50; do echo "$x"; done | median)" \
+	    "$(for x in $l99; do echo "$x"; done | median)"
+	mkq "$d/q" yes
+	id=$(echo x | mqput "$d/q")
+	mqwait "$d/q" "$id" &
+	pid=$!
+	sleep 10
+	set -- $(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f12,13)
+	kill "$pid"
+	wait "$pid" 2>/dev/null || :
+	printf '%s one waiter over 10 s: %s ms of CPU (user+system)\n' "$fs" \
+	    "$((($1 + $2) * 1000 / $(getconf CLK_TCK)))"
+}
+
 hw() {
 	echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 	echo "kernel: $(uname -sr); $(. /etc/os-release && echo "$PRETTY_NAME")"
@@ -659,6 +703,12 @@ case " ${BENCH_SECTIONS:-a b c d m} " in *" m "*)
 	sec_begin m "a backlog drained by 1 and by 4 consumer loops"
 	sec_m "${FSS##* }"
 	sec_end m
+esac
+
+case " ${BENCH_SECTIONS:-a b c d e} " in *" e "*)
+	sec_begin e "waiting for a message's end: mqwait"
+	for fs in $FSS; do sec_e "$fs"; done >"$W/ends"
+	sec_end e
 esac
 
 case " ${BENCH_SECTIONS:-a b c d m w} " in *" w "*)
@@ -710,6 +760,7 @@ esac
 	[ ! -s "$W/groups" ] || { echo; echo "(o) ordered groups: o.CASE WHO COUNT seconds"; cat "$W/groups"; }
 	[ ! -s "$W/cluster" ] || { echo; cat "$W/cluster"; }
 	[ ! -s "$W/wait" ] || { echo; wait_table; }
+	[ ! -s "$W/ends" ] || { echo; echo "(e) waiting for a message's end: mqwait, mqwatch's push beside"; cat "$W/ends"; }
 	echo
 	echo "Load per section (NOISY: measured while others loaded the machine)"
 	cat "$W/loads"

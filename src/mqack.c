@@ -1,13 +1,17 @@
 /*
  * mqack: finish, give back, extend or fail claims.
  *
- *	mqack [-r | -d delay | -t timeout | -f reason] [-q queue] [claim ...]
+ *	mqack [-r | -d delay | -t timeout | -f reason | -R result]
+ *	    [-q queue] [claim ...]
  *
  * Claims are the paths mqget printed (QUEUE/cur/NAME), as operands or, with
  * none, one per line on standard input.  The default acknowledges: the
  * message goes to done/ or is deleted, per the queue's keep_done.  -r and -d
  * release it to new/ (after delay), -t extends its deadline, -f sends it to
- * dead/ with the reason in its name.
+ * dead/ with the reason in its name.  -R acknowledges with a result (a
+ * file, or "-" for standard input): it is kept with the message's end in
+ * QUEUE/ends/ID, durably, before the claim moves (end.c), for the
+ * requesters waiting for it (mqwait, mqput -W).
  *
  * A claim that has moved on (expired, claimed again, already finished) is
  * stale: reported, exit status 3, nothing changed.  Anything that is not a
@@ -16,6 +20,7 @@
  */
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +34,9 @@ enum op { ACK, RELEASE, EXTEND, FAIL };
 static enum op op = ACK;
 static long long arg_ms;
 static const char *reason;
+static char *result;		/* -R: read once, the same for each claim */
+static size_t resultlen;
+static int with_result;
 static const char *bare_queue;
 static struct mq_queue q;
 static char qopen[PATH_MAX];
@@ -36,8 +44,8 @@ static char qopen[PATH_MAX];
 static void __dead2
 usage(void)
 {
-	fprintf(stderr, "usage: mqack [-r | -d delay | -t timeout | -f reason] "
-	    "[-q queue] [claim ...]\n");
+	fprintf(stderr, "usage: mqack [-r | -d delay | -t timeout | -f reason | "
+	    "-R result] [-q queue] [claim ...]\n");
 	exit(MQ_EXIT_USAGE);
 }
 
@@ -99,6 +107,29 @@ claim_path(const char *arg, char *qpath, size_t qlen, char *name, size_t nlen)
 	return mq_split_path(arg, MQ_CUR, qpath, qlen, name, nlen);
 }
 
+/* An ack with the result (-R): its record first, then the move (end.c). */
+static int
+ack_result(const char *name)
+{
+	return mq_finish_result(&q, name, result, resultlen);
+}
+
+/* -R FILE or -R -: the result, read before any claim is touched. */
+static void
+read_result(const char *path)
+{
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO :
+	    open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		err(mq_exitcode(errno), "%s", path);
+	if (mq_result_read(fd, 0, &result, &resultlen) < 0)
+		err(mq_exitcode(errno), "%s", path);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	with_result = 1;
+}
+
 static void
 one(const char *arg)
 {
@@ -136,7 +167,10 @@ one(const char *arg)
 	}
 	switch (op) {
 	case ACK:
-		r = mq_finish(&q, name, MQ_EV_DONE, NULL, 0);
+		if (with_result)
+			r = ack_result(name);
+		else
+			r = mq_finish(&q, name, MQ_EV_DONE, NULL, 0);
 		break;
 	case RELEASE:
 		r = mq_finish(&q, name, MQ_EV_RELEASED, NULL, arg_ms);
@@ -150,7 +184,10 @@ one(const char *arg)
 	}
 	if (r == 0)
 		return;
-	if (errno == ESTALE)
+	if (errno == EFBIG)
+		warnx("%s: result larger than max_size (%lld bytes)", arg,
+		    q.cfg.max_size);
+	else if (errno == ESTALE)
 		warnx("%s: stale claim (expired, or finished or claimed again)",
 		    arg);
 	else if (errno == EINVAL)
@@ -163,9 +200,10 @@ one(const char *arg)
 int
 main(int argc, char *argv[])
 {
+	const char *rpath = NULL;
 	int ch, nops = 0;
 
-	while ((ch = getopt(argc, argv, "d:f:q:rt:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:f:q:R:rt:")) != -1) {
 		switch (ch) {
 		case 'r':
 			op = RELEASE;
@@ -191,6 +229,10 @@ main(int argc, char *argv[])
 		case 'q':
 			bare_queue = optarg;
 			break;
+		case 'R':
+			rpath = optarg;
+			nops++;
+			break;
 		default:
 			usage();
 		}
@@ -198,11 +240,15 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (nops > 1)
-		errx(MQ_EXIT_USAGE, "-r, -d, -t and -f exclude each other");
+		errx(MQ_EXIT_USAGE, "-r, -d, -t, -f and -R exclude each other");
 	if (argc == 0 && isatty(STDIN_FILENO))
 		usage();
+	if (rpath && strcmp(rpath, "-") == 0 && argc == 0)
+		errx(MQ_EXIT_USAGE, "-R -: the claims as operands, then");
 
 	mq_tool_init();
+	if (rpath)
+		read_result(rpath);
 	mq_tool_operands(argc, argv, one, "claim");
 	finish_queue();
 	return mq_tool_exit();

@@ -2,7 +2,7 @@
  * mqput: enqueue messages.
  *
  *	mqput [-0clgqS] [-d delay] [-e ttl] [-G group] [-K key] [-s size]
- *	    queue [file ...]
+ *	    [-W wait] queue [file ...]
  *
  * One message from standard input, or one per file; with -l or -0, one per
  * line or NUL-terminated record of the input (or of each file), in one
@@ -16,6 +16,14 @@
  * key waits, the put adds nothing and prints the id of the one waiting.
  * With -G, every message joins an ordered group, in order: a group's
  * messages are claimed one at a time, in put order.
+ *
+ * With -W, one message is put (or coalesced) and mqput waits for its end
+ * (wait.c), as a requester waits for its answer: the result its consumer
+ * attached (mqack -R) goes to stdout instead of the id, and the exit status
+ * says how it ended, as mqwait's does.  Every requester coalesced into one
+ * message waits for that one.  The put registers as a waiter before its
+ * message becomes visible, so that even the fastest consumer's end is
+ * recorded for it.
  *
  * On any failure nothing of the failed message is left in new/ or tmp/;
  * the ids printed are exactly the messages enqueued.
@@ -37,6 +45,7 @@
 #define BATCH 1000
 
 static volatile sig_atomic_t gotsig;
+static int waiting;		/* -W: the ids are not printed on success */
 static volatile sig_atomic_t infd, nullfd = -1;
 
 /*
@@ -57,7 +66,7 @@ static void __dead2
 usage(void)
 {
 	fprintf(stderr, "usage: mqput [-0clgqS] [-d delay] [-e ttl] [-G group] "
-	    "[-K key] [-s size] queue [file ...]\n");
+	    "[-K key] [-s size] [-W wait] queue [file ...]\n");
 	exit(MQ_EXIT_USAGE);
 }
 
@@ -181,7 +190,7 @@ commit(struct mq_queue *q, struct mq_put *p)
 			rc = MQ_EXIT_UNSURE;
 		}
 	}
-	for (i = 0; i < moved; i++)
+	for (i = 0; i < moved && (!waiting || rc != 0); i++)
 		if (printf("%s\n", mq_put_id(p, i)) < 0)
 			break;
 	/* A reader of the ids (tail -f | mqput -l | ...) gets them now. */
@@ -308,7 +317,7 @@ interrupted(struct mq_queue *q, struct mq_put *p)
 
 /* mqput's options, as given. */
 struct opts {
-	long long delay, ttl, size;
+	long long delay, ttl, size, wait;
 	const char *key, *ordered;
 	int create, group, quiet, nosync;
 	int delim;		/* -1: one message per operand or stdin */
@@ -319,7 +328,7 @@ options(struct opts *o, int argc, char *argv[])
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "0cd:e:G:gK:lqSs:")) != -1) {
+	while ((c = getopt(argc, argv, "0cd:e:G:gK:lqSs:W:")) != -1) {
 		switch (c) {
 		case '0':
 			o->delim = '\0' + 256;
@@ -361,6 +370,11 @@ options(struct opts *o, int argc, char *argv[])
 			if (mq_parse_size(optarg, &o->size) < 0)
 				errx(MQ_EXIT_USAGE, "-s %s: bad size", optarg);
 			break;
+		case 'W':
+			if (mq_parse_duration(optarg, &o->wait) < 0)
+				errx(MQ_EXIT_USAGE, "-W %s: bad duration",
+				    optarg);
+			break;
 		default:
 			usage();
 		}
@@ -372,16 +386,77 @@ options(struct opts *o, int argc, char *argv[])
 	if (o->key && (o->delim != 0 || argc - optind > 2))
 		errx(MQ_EXIT_USAGE,
 		    "-K: one message only (no -l, -0, one file)");
+	if (o->wait >= 0 && (o->delim != 0 || argc - optind > 2))
+		errx(MQ_EXIT_USAGE,
+		    "-W: one message only (no -l, -0, one file)");
 	if (o->delim == 256)
 		o->delim = 0;
 	else if (o->delim == 0)
 		o->delim = -1;
 }
 
+/* -W: how the message ended, said as mqwait says it; the exit status. */
+static int
+ended(struct mq_queue *q, const char *id, const struct mq_ended *e,
+    int quiet)
+{
+	if (e->end != MQ_END_ACKED)
+		warnx("%s: %s: %s%s%s", q->path, id, mq_endnames[e->end],
+		    e->end == MQ_END_DEAD ? " " : "", e->end == MQ_END_DEAD ?
+		    e->reason : "");
+	else if (!quiet && e->len > 0 &&
+	    fwrite(e->result, 1, e->len, stdout) != e->len)
+		return MQ_EXIT_TEMP;
+	return mq_end_status(e);
+}
+
+/*
+ * -W: register (unless keyed: a keyed message's end is always recorded,
+ * and coalesced, the id to wait for is the holder's), commit, wait.
+ */
+static int
+put_and_wait(struct mq_queue *q, struct mq_put *p, const struct opts *o)
+{
+	struct mq_waiter *w = NULL;
+	struct mq_ended e;
+	char id[MQ_NAME_MAX + 1];
+	int rc, r;
+
+	waiting = 1;
+	if (!o->key && (w = mq_wait_begin(q, mq_put_id(p, 0), NULL)) == NULL)
+		err(MQ_EXIT_TEMP, "malloc");
+	if ((rc = commit(q, p)) != 0) {
+		mq_wait_close(w);
+		return rc;
+	}
+	strlcpy(id, mq_put_id(p, 0), sizeof(id));
+	if (w == NULL && (w = mq_wait_begin(q, id, NULL)) == NULL)
+		err(MQ_EXIT_TEMP, "malloc");
+	r = mq_wait_end(w, mq_now_ms() + o->wait, &e);
+	mq_wait_close(w);
+	if (gotsig) {
+		signal(gotsig, SIG_DFL);
+		raise(gotsig);
+	}
+	if (r == 0) {
+		warnx("%s: %s: not ended yet (-W)", q->path, id);
+		return MQ_EXIT_EMPTY;
+	}
+	if (r < 0 && errno == ENOENT) {
+		warnx("%s: %s: ended, with no record kept", q->path, id);
+		return MQ_EXIT_PERM;
+	}
+	if (r < 0)
+		return mq_tool_error(q, NULL);
+	rc = ended(q, id, &e, o->quiet);
+	mq_ended_free(&e);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct opts o = { .delay = 0, .ttl = -1, .size = -1 };
+	struct opts o = { .delay = 0, .ttl = -1, .size = -1, .wait = -1 };
 	struct mq_queue q;
 	struct mq_put *p;
 
@@ -410,7 +485,9 @@ main(int argc, char *argv[])
 	put_inputs(&q, p, argc, argv, o.delim);
 	if (gotsig)
 		interrupted(&q, p);
-	if (mq_put_pending(p) > 0)
+	if (o.wait >= 0 && mq_put_pending(p) > 0)
+		mq_tool_tally(put_and_wait(&q, p, &o));
+	else if (mq_put_pending(p) > 0)
 		mq_tool_tally(commit(&q, p));
 	mq_put_end(p);
 	mq_close(&q);

@@ -61,6 +61,7 @@ struct job {
 	int lost;		/* the claim moved on under us */
 	int ep;			/* exec's outcome, until known; else -1 */
 	int execerr;		/* the errno of a failed exec, else 0 */
+	char result[PATH_MAX];	/* MQ_RESULT: where it may leave a result */
 };
 
 /* All of mqwatch's state: the options, then what the loop keeps. */
@@ -134,12 +135,14 @@ spool_error(struct watch *W)
 
 /* A handler's environment: where its message is and what it is. */
 static int
-environment(const struct watch *W, const struct mq_claim *c)
+environment(const struct watch *W, const struct job *j)
 {
+	const struct mq_claim *c = &j->c;
 	char path[PATH_MAX], num[32];
 
 	snprintf(path, sizeof(path), "%s/cur/%s", W->q.path, c->name);
 	if (setenv("MQ_PATH", path, 1) < 0 ||
+	    setenv("MQ_RESULT", j->result, 1) < 0 ||
 	    setenv("MQ_ID", c->n.id, 1) < 0 ||
 	    setenv("MQ_QUEUE", W->q.path, 1) < 0)
 		return -1;
@@ -157,7 +160,7 @@ environment(const struct watch *W, const struct mq_claim *c)
  */
 static void __dead2
 child(const struct watch *W, int body, int errfd, pid_t parent,
-    const struct mq_claim *c)
+    const struct job *j)
 {
 	sigset_t none;
 	int e, fd;
@@ -177,7 +180,7 @@ child(const struct watch *W, int body, int errfd, pid_t parent,
 		    (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY &&
 		    (close(fd), open("/dev/null", O_WRONLY)) != fd)
 			goto fail;
-	if (environment(W, c) < 0)
+	if (environment(W, j) < 0)
 		goto fail;
 	execvp(W->cmd[0], W->cmd);
 fail:
@@ -202,6 +205,12 @@ spawn(struct watch *W, struct job *j)
 
 	if ((body = mq_open_body(&W->q, MQ_CUR, j->c.name)) < 0)
 		return -1;
+	/* Where its handler may leave a result (end.c): none there yet. */
+	if (mq_result_path(&W->q, (unsigned)(j - W->jobs), j->result,
+	    sizeof(j->result)) < 0) {
+		close(body);
+		return -1;
+	}
 	ep[0] = ep[1] = -1;
 	if (pipe2(ep, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 		e = errno;
@@ -214,7 +223,7 @@ spawn(struct watch *W, struct job *j)
 		return -2;
 	}
 	if (pid == 0)
-		child(W, body, ep[1], parent, &j->c);
+		child(W, body, ep[1], parent, j);
 	close(body);
 	close(ep[1]);
 	j->ep = ep[0];
@@ -253,6 +262,9 @@ static void
 finish(struct watch *W, struct job *j, int status)
 {
 	enum mq_event ev;
+	char *res;
+	size_t len;
+	int got, r;
 
 	W->running--;
 	j->pid = 0;
@@ -264,8 +276,14 @@ finish(struct watch *W, struct job *j, int status)
 		not_started(W, &j->c, -2);
 		return;
 	}
-	if (j->lost)
+	/* Taken whatever the handler's fate: never left for the next one. */
+	if ((got = mq_result_take(&W->q, (unsigned)(j - W->jobs), &res,
+	    &len)) < 0)
+		mq_tool_error(&W->q, "result");
+	if (j->lost) {
+		free(res);
 		return;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		ev = MQ_EV_DONE;
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_PERMFAIL)
@@ -273,6 +291,9 @@ finish(struct watch *W, struct job *j, int status)
 	else if (j->killed)
 		ev = MQ_EV_INTERRUPTED; /* by us: not the message's fault */
 	else
+		ev = MQ_EV_FAILED;
+	/* A result it left but that cannot be kept (EFBIG): not done. */
+	if (got < 0 && ev == MQ_EV_DONE)
 		ev = MQ_EV_FAILED;
 	if (ev == MQ_EV_REJECTED)
 		warnx("%s/cur/%s: exit %d: to dead/", W->q.path, j->c.name,
@@ -283,7 +304,12 @@ finish(struct watch *W, struct job *j, int status)
 	else if (ev == MQ_EV_FAILED)
 		warnx("%s/cur/%s: %s", W->q.path, j->c.name,
 		    strsignal(WTERMSIG(status)));
-	if (mq_finish(&W->q, j->c.name, ev, NULL, 0) < 0)
+	if (got > 0 && ev == MQ_EV_DONE)
+		r = mq_finish_result(&W->q, j->c.name, res, len);
+	else
+		r = mq_finish(&W->q, j->c.name, ev, NULL, 0);
+	free(res);
+	if (r < 0)
 		spool_error(W);
 }
 

@@ -62,7 +62,7 @@ summary(struct reap *rp)
 		return;
 	}
 	if (fflag && !(c->back | c->dead | c->expired | c->purged | c->tmp |
-	    c->keys | c->groups))
+	    c->keys | c->groups | c->ends))
 		return;
 	printf("%s: %llu returned, %llu dead-lettered, %llu expired, "
 	    "%llu purged, %llu removed from tmp", rp->q.path, c->back,
@@ -71,6 +71,8 @@ summary(struct reap *rp)
 		printf(", %llu stale keys removed", c->keys);
 	if (c->groups > 0)
 		printf(", %llu groups repaired", c->groups);
+	if (c->ends > 0)
+		printf(", %llu end records forgotten", c->ends);
 	printf("\n");
 }
 

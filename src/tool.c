@@ -320,3 +320,20 @@ mq_tool_admin_options(int argc, char **argv, struct mq_admin *a,
 		errx(MQ_EXIT_USAGE, "-r selects dead letters: -s dead only");
 	return optind;
 }
+
+/* How a message waited for ended, as an exit status (mqwait, mqput -W). */
+int
+mq_end_status(const struct mq_ended *e)
+{
+	switch (e->end) {
+	case MQ_END_ACKED:
+		return MQ_EXIT_OK;
+	case MQ_END_DEAD:
+		return MQ_EXIT_DEAD;
+	case MQ_END_EXPIRED:
+		return MQ_EXIT_EXPIRED;
+	case MQ_END_PURGED: case MQ_END_MOVED: case MQ_NENDS:
+		break;
+	}
+	return MQ_EXIT_GONE;
+}

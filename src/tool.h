@@ -18,12 +18,16 @@
 #define MQ_EXIT_UNSURE 4   /* enqueued, but maybe not durable (ids given) */
 #define MQ_EXIT_REFUSED 5  /* refused: queue full, or below min_free */
 #define MQ_EXIT_PAUSED 6   /* the queue is paused: nothing claimed */
+#define MQ_EXIT_DEAD 7	   /* waited for: ended as a dead letter */
+#define MQ_EXIT_EXPIRED 8  /* waited for: expired (TTL) */
+#define MQ_EXIT_GONE 9	   /* waited for: purged or moved away */
 #define MQ_EXIT_PERM 100   /* permanent error: retrying will not help */
 #define MQ_EXIT_TEMP 111   /* temporary failure: try again later */
 
 /* tool.c */
 int mq_exitcode(int err);
 int mq_exit_worse(int a, int b);
+int mq_end_status(const struct mq_ended *);
 void mq_tool_init(void);
 void mq_tool_signals(void (*)(int));
 void mq_tool_operands(int argc, char **argv, void (*)(const char *),

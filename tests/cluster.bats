@@ -5,12 +5,12 @@
 # (tests/cluster/fs.sh): glusterfs (the default), a replica-2 GlusterFS
 # volume through FUSE (Debian's glusterfs-server), or cephfs, a one-node
 # Ceph cluster with a CephFS mounted by two ceph-fuse clients (Debian's
-# ceph packages); make check and make check-cluster run this file once
-# for each.  The harness is tests/cluster/; `make check-cluster` runs the
-# long version (CLUSTER_N=500 messages per host).  Skips, saying why,
-# where this machine cannot run the file system.  A test here sources
-# tests/cluster/fs.sh and uses $GL/m1 and $GL/m2, gl_host, fs_mount and
-# fs_crash: it then runs on every file system.
+# ceph packages); make check and make check-cluster run this file, and
+# every .bats file whose setup calls fs_up, once for each.  The harness is
+# tests/cluster/; `make check-cluster` runs the long version (CLUSTER_N=500
+# messages per host).  Skips, saying why, where this machine cannot run the
+# file system.  A test here sources tests/cluster/fs.sh and uses $GL/m1 and
+# $GL/m2, gl_host, fs_mount and fs_crash: it then runs on every file system.
 
 load test_helper
 
@@ -62,6 +62,23 @@ n=${CLUSTER_N:-60}
 	wait $!
 	[[ "$(cat got)" == "$GL/m1/push/cur/$id,"* ]]
 	[ "$(cat "$(cat got)")" = hello ]
+}
+
+@test "mqwait on one host learns of an ack with a result made on the other, by polling" {
+	. "$MQ_ROOT/tests/cluster/fs.sh"
+	mqput -c -l "$GL/m1/asks" </dev/null
+	echo 'poll = 100ms' >>"$GL/m1/asks/config"
+	id=$(echo question | gl_host hostA "mqput $GL/m1/asks")
+	# The waiter on hostA is registered (a file there: no FIFO across
+	# hosts) before hostB answers.
+	gl_host hostA "mqwait -t 60s $GL/m1/asks $id" >got 3>&- &
+	waiter=$!
+	until_ok test -e "$GL/m2/asks/ends/wait/$id"
+	gl_host hostB "m=\$(mqget $GL/m2/asks) && echo answer | mqack -R - \"\$m\""
+	wait "$waiter"
+	[ "$(cat got)" = "$id acknowledged" ]
+	run -0 gl_host hostB "mqwait -r $GL/m2/asks $id"
+	[ "$output" = answer ]
 }
 
 @test "a host whose clock runs ahead of the volume's takes back no claim of the other host, and says why" {

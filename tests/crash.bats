@@ -155,6 +155,48 @@ kill_at() {
 	[ "$output" = x ]
 }
 
+# ack_result_state ID CLAIM RESULT: after an mqack -R killed anywhere, either
+# no end record and the claim, or the whole record and result: never an end
+# without its result, never part of a result.  (The record may stand beside
+# the claim: written first, the claim moves after it; see mq-spool(5).)
+ack_result_state() {
+	local rec=q/ends/$1
+	if [ -e "$rec" ]; then
+		[ "$(cat "$rec")" = "$(printf 'acknowledged\n%s' "$(cat "$3")")" ] ||
+		    { echo "partial record: $(cat "$rec")"; return 1; }
+	elif [ ! -e "$2" ]; then
+		echo "$2 ended with no record"
+		return 1
+	fi
+}
+
+@test "SIGKILL of mqack -R at every call: no result and the claim, or the result and the end" {
+	local sys n calls runs=0
+	head -c 20000 /dev/urandom | base64 >result
+	# Which calls an ack with a result makes, and how often each.
+	mkq q
+	mqput q <<<x >/dev/null
+	strace -f -c -o calls.txt mqack -R result "$(mqget q)"
+	calls=$(awk '$4 ~ /^[0-9]+$/ && $NF ~ /^[a-z_0-9]+$/ &&
+	    $NF != "total" && $NF != "execve" { print $NF ":" $4 }' calls.txt)
+	[ -n "$calls" ]
+	for sys in $calls; do
+		for n in $(seq "${sys#*:}"); do
+			rm -rf q
+			mkq q
+			id=$(mqput q <<<x)
+			c=$(mqget q)
+			run strace -f -o /dev/null \
+			    -e inject="${sys%:*}":signal=KILL:when="$n" \
+			    mqack -R result "$c"
+			ack_result_state "$id" "$c" result
+			runs=$((runs + 1))
+		done
+	done
+	echo "# $runs kill points" >&3
+	[ "$runs" -ge 30 ]
+}
+
 @test "inotify on new/ during 200 puts never sees a partial file" {
 	command -v inotifywait >/dev/null || skip "no inotifywait"
 	mkq q

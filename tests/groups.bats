@@ -339,7 +339,7 @@ SH
 	run -1 mqget q
 	kill "$owner"
 	wait "$owner" || true
-	# Its owner dead, the claim comes back once MQ_SETTLE_MS old.
+	# Its owner dead, the claim comes back once MQ_RENAME_GRACE_MS old.
 	until_ok mqget q >again
 	[ "$(cat "$(cat again)")" = one ]
 	[ "$(cat again)" != "$c" ]

@@ -243,9 +243,9 @@ claim() {
 
 @test "bad options exit 2 with the usage" {
 	run -2 --separate-stderr mqack -z
-	[ "${stderr##*$'\n'}" = "usage: mqack [-r | -d delay | -t timeout | -f reason] [-q queue] [claim ...]" ]
+	[ "${stderr##*$'\n'}" = "usage: mqack [-r | -d delay | -t timeout | -f reason | -R result] [-q queue] [claim ...]" ]
 	run -2 --separate-stderr mqack -r -f x q/cur/x
-	[ "$stderr" = "mqack: -r, -d, -t and -f exclude each other" ]
+	[ "$stderr" = "mqack: -r, -d, -t, -f and -R exclude each other" ]
 	run -2 mqack -r -t 1m q/cur/x
 	run -2 mqack -d 1s -r q/cur/x
 	run -2 mqack -q

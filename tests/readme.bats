@@ -83,6 +83,14 @@ man_examples() {
 	[ "$(ls orders/subscribers)" = mail ]
 }
 
+@test "the EXAMPLES of mqwait(1) run: a result, a dead letter, a fetch" {
+	man_examples "$MQ_ROOT/man/mqwait.1" >ex.sh
+	run -0 sh -e ex.sh
+	[ "${lines[0]}" = photo-small.jpg ]
+	[[ $output == *" dead bad-input"*"status 7"* ]]
+	[ "${lines[${#lines[@]} - 1]}" = "fetched segment 17" ]
+}
+
 @test "the EXAMPLES of mq-spool(5) run" {
 	man_examples "$MQ_ROOT/man/mq-spool.5" >ex.sh
 	run -0 sh -e ex.sh

@@ -8,7 +8,7 @@ function __mqput_want_queue
     for a in $args
         if test $skip = 1
             set skip 0
-        else if string match -qr -- '^-[0-9A-Za-z]*[deGKs]$' $a
+        else if string match -qr -- '^-[0-9A-Za-z]*[deGKsW]$' $a
             set skip 1
         else if not string match -q -- '-*' $a
             return 1
@@ -28,4 +28,5 @@ complete -c mqput -s l -d 'One message per line, newline included'
 complete -c mqput -s q -d 'Print no ids'
 complete -c mqput -s S -d 'Do not sync (throwaway queues)'
 complete -c mqput -s s -x -a '64k 1M 10M 0' -d 'Largest message accepted'
+complete -c mqput -s W -x -a '30s 5m 1h' -d 'Put, wait for its end, print its result'
 complete -c mqput -n __mqput_want_queue -f -a '(__fish_complete_directories)'

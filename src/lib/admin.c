@@ -71,8 +71,8 @@ bad:
  */
 static int
 move(struct mq_queue *q, enum mq_dir dir, const char *name,
-    struct mq_name *tn, struct mq_admin *a, char *newname, size_t len,
-    long long now)
+    struct mq_name *tn, const struct mq_verdict *v, struct mq_admin *a,
+    char *newname, size_t len, long long now)
 {
 	struct stat st;
 
@@ -91,6 +91,8 @@ move(struct mq_queue *q, enum mq_dir dir, const char *name,
 		return mq_entry_error(q, dir, name, errno);
 	q->dirty |= 1u << dir;
 	a->to->dirty |= 1u << MQ_NEW;
+	/* Moved away is an end for this queue's waiters (end.c). */
+	mq_end_settled(q, tn, v);
 	return 0;
 }
 
@@ -148,7 +150,7 @@ one(struct mq_queue *q, struct mq_admin *a, enum mq_dir dir,
 	if (a->dryrun)
 		r = 0;
 	else if (a->to)
-		r = move(q, dir, name, &tn, a, to, sizeof(to), now);
+		r = move(q, dir, name, &tn, &v, a, to, sizeof(to), now);
 	else
 		r = mq_settle(q, dir, name, &v, NULL, 0);
 	if (r < 0) {

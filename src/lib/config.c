@@ -46,6 +46,9 @@ static const struct setting {
 	{ "expired", WORDS, AT(ttl_dead), 0, 0, { "delete", "dead" }, 0 },
 	{ "retention", DURATION, AT(retention_ms), 0, 0, { 0 },
 	    7LL * 86400 * 1000 },
+	{ "end_retention", DURATION, AT(end_retention_ms), 0, 0, { 0 },
+	    86400LL * 1000 },
+	{ "record_ends", WORDS, AT(record_ends), 0, 0, { "no", "yes" }, 0 },
 	{ "keep_done", WORDS, AT(keep_done), 0, 0, { "no", "yes" }, 1 },
 	{ "max_size", SIZE, AT(max_size), 0, 0, { 0 }, 10LL << 20 },
 	{ "sync", WORDS, AT(sync), 0, 0, { "no", "yes" }, 1 },
@@ -238,7 +241,9 @@ static const char default_config[] =
     "overflow = refuse    # when full: refuse, or drop-oldest (to dead/)\n"
     "min_free = 0         # refuse puts below this free space (64M, 5%)\n"
     "coalesce = waiting   # a put's key (-K) matches: waiting, or claimed too\n"
-    "poll = 1s            # on NFS, GlusterFS...: look for others' puts this often\n";
+    "poll = 1s            # on NFS, GlusterFS...: look for others' puts this often\n"
+    "end_retention = 1d   # how long ends/ keeps how messages ended; 0: forever\n"
+    "record_ends = no     # yes: record every end, not only those waited for\n";
 
 /*
  * Written under a name of its own, then renamed in without replacing, so

@@ -72,7 +72,7 @@ static const struct row {
 	/* Not live: without its deadline, it already looks expired. */
 	[MQ_EV_UNTAKEN] = { 1, MQ_FATE_RETURN, NULL, "return",
 	    "deadline not set", 0, 1, 0, 0 },
-	/* The delay is the consumer's: mq_release sets delay_ms. */
+	/* The delay is the consumer's: mq_finish sets delay_ms. */
 	[MQ_EV_RELEASED] = { 1, MQ_FATE_RETURN, NULL, "release", "released",
 	    1, 0, 0, 0 },
 };

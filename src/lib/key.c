@@ -66,22 +66,7 @@ fail(struct mq_queue *q, const char *key)
 int
 mq_key_dir(struct mq_queue *q, int create)
 {
-	int fd;
-
-	fd = openat(q->fd, KEYS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd >= 0 || errno != ENOENT || !create)
-		return fd;
-	if (mkdirat(q->fd, KEYS, q->fmode & 0040 ? 02770 : 0700) < 0 &&
-	    errno != EEXIST)
-		return -1;
-	if (q->fmode & 0040)
-		fchmodat(q->fd, KEYS, 02770, 0);
-	/* keys/ must survive a power cut like the keys in it. */
-	if (q->cfg.sync && mq_fsync(q->fd) < 0)
-		return -1;
-	return openat(q->fd, KEYS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	return mq_subdir(q, q->fd, KEYS, create);
 }
 
 /*

@@ -140,6 +140,8 @@ ended:
 	/* Its claim ended for good: its group moves on (group.c). */
 	if (v->fate != MQ_FATE_RETURN)
 		mq_group_ended(q, &n);
+	/* Its end, for those who wait for it (end.c). */
+	mq_end_settled(q, &n, v);
 	return 0;
 }
 

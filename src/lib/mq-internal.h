@@ -11,6 +11,8 @@
 
 #include "mq.h"
 
+struct mq_verdict;	/* fate.c, below */
+
 /* util.c */
 int mq_entry_error(struct mq_queue *, enum mq_dir, const char *, int);
 long long mq_mtime_ms(const struct stat *);
@@ -31,6 +33,18 @@ struct mq_dnwatch {
 int mq_dnwatch_open(struct mq_dnwatch *, int newfd, int qfd);
 int mq_dnwatch_drain(struct mq_dnwatch *);
 void mq_dnwatch_close(struct mq_dnwatch *);
+/* spool.c */
+int mq_subdir(struct mq_queue *, int at, const char *name, int create);
+
+/* watch.c */
+int mq_remote(int fd);
+
+/* end.c */
+void mq_end_settled(struct mq_queue *, const struct mq_name *,
+    const struct mq_verdict *);
+int mq_end_read(struct mq_queue *, int efd, const char *id,
+    struct mq_ended *);
+void mq_end_reap(struct mq_queue *, struct mq_reaper *, long long now);
 
 /* clock.c */
 int mq_clock_ok(struct mq_queue *, enum mq_dir, const char *name);
@@ -148,6 +162,7 @@ struct mq_verdict {
 	int live;		/* the caller holds the claim: check it */
 	int uncount;		/* the delivery did not happen */
 	int reset;		/* a fresh start: no deliveries, no passed TTL */
+	int recorded;		/* its end record is written (end.c) */
 };
 void mq_fate(const struct mq_config *, const struct mq_name *,
     enum mq_event, long long now, struct mq_verdict *);

@@ -19,6 +19,9 @@
  *	QUEUE/groups/	ordered groups: KEY/ holds the messages waiting
  *			behind the group's head, KEY/.head names the head
  *			(group.c); made on first use
+ *	QUEUE/ends/	how messages ended, their results, and the
+ *			waiters' registrations in ends/wait/ (end.c,
+ *			wait.c); made on first use
  *
  * A file name is an id followed by ","-separated fields, each a letter and a
  * value, written in this order and parsed from the right, so that a foreign
@@ -64,6 +67,7 @@
 enum mq_dir { MQ_TMP, MQ_NEW, MQ_CUR, MQ_DONE, MQ_DEAD, MQ_NDIRS };
 #define MQ_KEYS MQ_NDIRS	/* keys/, for a reaper's report (key.c) */
 #define MQ_GROUPS (MQ_NDIRS + 1) /* groups/, likewise (group.c) */
+#define MQ_ENDS (MQ_NDIRS + 2)	/* ends/, likewise (end.c) */
 
 struct mq_config {
 	long long timeout_ms;	  /* default visibility timeout */
@@ -80,6 +84,8 @@ struct mq_config {
 	int min_free_pct;	  /* or percent of it; 0: none */
 	int coalesce_claimed;	  /* a key holds while claimed, too */
 	long long poll_ms;	  /* look this often where inotify is blind */
+	long long end_retention_ms; /* of end records; 0: forever */
+	int record_ends;	  /* record every end, not only when asked */
 };
 
 struct mq_queue {
@@ -150,7 +156,7 @@ long long mq_name_time(const char *id);
 int mq_config_read(int qfd, struct mq_config *, char *err, size_t errlen);
 
 /* spool.c */
-extern const char *const mq_dirnames[MQ_NDIRS + 2];
+extern const char *const mq_dirnames[MQ_NDIRS + 3];
 int mq_open(struct mq_queue *, const char *path, int create, int group);
 void mq_close(struct mq_queue *);
 int mq_sync(struct mq_queue *);
@@ -241,12 +247,37 @@ struct mq_reaper {
 		unsigned long long back, dead, expired, purged, tmp, kicked;
 		unsigned long long keys;
 		unsigned long long groups;	/* repaired (group.c) */
+		unsigned long long ends;	/* records forgotten (end.c) */
 	} c;
 };
 void mq_reap(struct mq_queue *, struct mq_reaper *, long long now);
 void mq_reap_kick(struct mq_queue *, struct mq_reaper *, const char *name);
 int mq_reap_lock(struct mq_queue *, int *fd, int wait);
 void mq_reap_unlock(int fd);
+
+/* end.c, wait.c: how a message ended, its result; waiting for it */
+enum mq_outcome { MQ_END_ACKED, MQ_END_DEAD, MQ_END_EXPIRED, MQ_END_PURGED,
+	MQ_END_MOVED, MQ_NENDS };
+extern const char *const mq_endnames[MQ_NENDS];
+struct mq_ended {
+	enum mq_outcome end;
+	char reason[MQ_FIELD_MAX + 1];	/* MQ_END_DEAD: why */
+	int recorded;		/* from ends/ (else from done/ or dead/) */
+	char *result;		/* its consumer's answer (malloc'ed) or NULL */
+	size_t len;
+};
+int mq_id_valid(const char *);
+int mq_result_read(int fd, long long max, char **, size_t *);
+int mq_finish_result(struct mq_queue *, const char *name, const char *res,
+    size_t len);
+int mq_result_path(struct mq_queue *, unsigned slot, char *, size_t);
+int mq_result_take(struct mq_queue *, unsigned slot, char **, size_t *);
+void mq_ended_free(struct mq_ended *);
+struct mq_waiter;
+struct mq_waiter *mq_wait_begin(struct mq_queue *, const char *id,
+    const char *name);
+int mq_wait_end(struct mq_waiter *, long long until_ms, struct mq_ended *);
+void mq_wait_close(struct mq_waiter *);
 
 /* limit.c: flow control (mq-spool(5) max_length, min_free, paused) */
 int mq_paused(struct mq_queue *);

@@ -302,6 +302,7 @@ mq_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
 		pass(q, r, MQ_DONE, now);
 	pass(q, r, MQ_TMP, now);
 	pass_keys(q, r, now);
+	mq_end_reap(q, r, now);
 	if (!r->dryrun && mq_sync(q) < 0)
 		r->error(r);
 	/* Synced: the heads this pass ended have moved their groups on. */

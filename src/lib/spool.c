@@ -18,8 +18,8 @@
 #include "mq-internal.h"
 
 /* And, for reports only, keys/ and groups/ (MQ_KEYS, MQ_GROUPS). */
-const char *const mq_dirnames[MQ_NDIRS + 2] = { "tmp", "new", "cur", "done",
-	"dead", "keys", "groups" };
+const char *const mq_dirnames[MQ_NDIRS + 3] = { "tmp", "new", "cur", "done",
+	"dead", "keys", "groups", "ends" };
 
 static int
 fail(struct mq_queue *q, const char *obj)
@@ -134,6 +134,31 @@ mq_close(struct mq_queue *q)
 	free(q->path);
 	q->path = NULL;
 	q->fd = -1;
+}
+
+/*
+ * A directory of the queue made on first use (keys/, ends/, ends/wait/),
+ * name in the directory at: opened, or made first if create.  In a group
+ * queue it is the group's (setgid, group-writable); its name must survive a
+ * power cut like the files it will hold.
+ */
+int
+mq_subdir(struct mq_queue *q, int at, const char *name, int create)
+{
+	int fd;
+
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT || !create)
+		return fd;
+	if (mkdirat(at, name, q->fmode & 0040 ? 02770 : 0700) < 0 &&
+	    errno != EEXIST)
+		return -1;
+	if (q->fmode & 0040)
+		fchmodat(at, name, 02770, 0);
+	if (q->cfg.sync && mq_fsync(at) < 0)
+		return -1;
+	return openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
 }
 
 /*

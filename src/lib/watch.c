@@ -37,9 +37,9 @@ struct mq_watch {
 	struct mq_dnwatch dn;
 };
 
-/* File systems where inotify misses other clients' changes. */
-static int
-remote(int fd)
+/* File systems where inotify misses other clients' changes (end.c too). */
+int
+mq_remote(int fd)
 {
 	struct statfs sf;
 
@@ -69,7 +69,7 @@ mq_watch_open(struct mq_queue *q, int flags)
 	w->fd = w->nwd = w->qwd = -1;
 	w->poll_ms = q->cfg.poll_ms > 0 ? q->cfg.poll_ms : MQ_POLL_MS;
 	w->brief = 0;
-	if ((flags & MQ_WATCH_POLL) || remote(q->fd))
+	if ((flags & MQ_WATCH_POLL) || mq_remote(q->fd))
 		return w;
 	if (flags & MQ_WATCH_BRIEF) {
 		/* Without dnotify: poll. */

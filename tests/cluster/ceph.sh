@@ -17,7 +17,8 @@
 # the other daemons on ports Ceph picks.  No authentication (auth none):
 # nothing but this machine can reach the cluster.  Small on purpose:
 # pools of size 1 with one placement group, osd_memory_target 1 GiB; about
-# 600 MB of memory in all.  Every daemon and client writes its pid under
+# 650 MB of memory in all under load (the manager 300 MB of it), and 130 MB
+# of the 8 GiB sparse file written.  Every daemon and client writes its pid under
 # DIR/run and its log under DIR/log; DIR/ceph.env marks DIR as a Ceph
 # cluster's, so that any later process (a bats teardown, a trap) can stop
 # what runs and clean up.

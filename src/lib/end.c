@@ -1,0 +1,559 @@
+/*
+ * end.c: how a message ended and what its consumer answered, kept for
+ * those who wait for it (mqwait, mqput -W; issue 20).
+ *
+ *	QUEUE/ends/ID		the end record of message ID: its first line
+ *				says how it ended ("acknowledged", "dead
+ *				REASON", "expired", "purged", "moved"); the
+ *				bytes after that line are the result its
+ *				consumer attached (mqack -R), if any
+ *	QUEUE/ends/wait/ID	a waiter's registration: a FIFO on a local
+ *				file system, an empty file on a network one
+ *	QUEUE/ends/.NAME	records and results being written
+ *
+ * When a record is written (the cost rule, mq-spool(5)): only when it can
+ * matter, never for a plain acknowledgement nobody waits for, which stays
+ * as cheap as before (one failed open(2) of ends/wait/ID more).  A record
+ * is written when a result is attached, when the message has a coalescing
+ * key (its requesters are many and may come at any time), when a waiter is
+ * registered for its id, or when the queue's record_ends is yes.
+ *
+ * Every end of a message goes through mq_settle (lease.c), which calls
+ * mq_end_settled here once the message has left: so no end is missed, and
+ * the record never tells of an end that did not happen.  A waiter registers
+ * first and then looks for the message; an ender moves the message first
+ * and then looks for registrations.  Whatever the interleaving, a waiter
+ * that saw its message still there is seen by the ender (the registration
+ * was made before the look, the look before the move, the move before the
+ * ender's look), and so finds a record.  A waiter that finds its message
+ * nowhere and no record waits MQ_RENAME_GRACE_MS (a message may be between two
+ * directories, or its ender between its move and its record) before it
+ * says the outcome is unknown.
+ *
+ * Push without inotify: the registration is a FIFO that every waiter holds
+ * open for reading; the ender opens it for writing (O_NONBLOCK: never
+ * blocks) and closes it after writing the record, which wakes every reader
+ * at once with POLLHUP.  Any number of waiters, no inotify instance each
+ * (fs.inotify.max_user_instances is 128 by default), and no CPU while
+ * waiting.  On a network file system a FIFO does not cross hosts: there the
+ * waiter looks for the record every poll interval (the queue's poll), as
+ * mqwatch does for arrivals.
+ *
+ * A result is written first and durably (file fsync'ed, renamed into ends/,
+ * ends/ fsync'ed), and only then is the claim acknowledged: a crash leaves
+ * either no record and the claim, or the record with its result and the
+ * claim gone or about to expire (delivered once more, at least once; its
+ * next end replaces the record).  Records without a result are not synced:
+ * a power cut may lose one, and a waiter then learns what done/ or dead/
+ * still show, or that the outcome is unknown; never a wrong outcome.
+ *
+ * Records are kept end_retention (1 day by default) after the end, whatever
+ * keep_done says; mqreap removes older ones, the leftovers of writers
+ * killed, and registrations no waiter has refreshed for as long.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mq-internal.h"
+
+#define ENDS "ends"
+#define WAIT "wait"
+#define RECHECK_MS 10000	/* a waiter looks for its message this often */
+
+const char *const mq_endnames[MQ_NENDS] = {
+	[MQ_END_ACKED] = "acknowledged", [MQ_END_DEAD] = "dead",
+	[MQ_END_EXPIRED] = "expired", [MQ_END_PURGED] = "purged",
+	[MQ_END_MOVED] = "moved",
+};
+
+static int
+fail(struct mq_queue *q, const char *id)
+{
+	int e = errno;
+
+	snprintf(q->errobj, sizeof(q->errobj), ENDS "%s%s", id ? "/" : "",
+	    id ? id : "");
+	errno = e;
+	return -1;
+}
+
+/* An id as mqput prints it: a safe name that is nothing but an id. */
+int
+mq_id_valid(const char *id)
+{
+	struct mq_name n;
+
+	return mq_name_safe(id) && mq_name_parse(id, &n) == 0 &&
+	    strcmp(n.id, id) == 0;
+}
+
+/*
+ * What end a verdict is, if it is one: acknowledged, buried (TTL's
+ * "expired" dead letter is expired), deleted (purged or expired), moved to
+ * another queue.  A return to new/ or a claim is no end.
+ */
+static int
+end_of(const struct mq_verdict *v, enum mq_outcome *e)
+{
+	switch (v->fate) {
+	case MQ_FATE_DONE:
+		*e = MQ_END_ACKED;
+		return 1;
+	case MQ_FATE_BURY:
+		*e = v->reason && strcmp(v->reason, "expired") == 0 ?
+		    MQ_END_EXPIRED : MQ_END_DEAD;
+		return 1;
+	case MQ_FATE_DELETE:
+		*e = v->verb && strcmp(v->verb, "purge") == 0 ?
+		    MQ_END_PURGED : MQ_END_EXPIRED;
+		return 1;
+	case MQ_FATE_RETURN:
+		/* Every verdict is a row of fate.c's table: a move says "move". */
+		*e = MQ_END_MOVED;
+		return v->verb && strcmp(v->verb, "move") == 0;
+	case MQ_FATE_CLAIM:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Write ends/ID whole: under a hidden name, then renamed over any older
+ * record (the latest end is the truth).  Synced when sync (a result).  st
+ * gets the record's identity, so that a failed ack removes its own only.
+ */
+static int
+record(struct mq_queue *q, int efd, const char *id, enum mq_outcome e,
+    const char *reason, const char *res, size_t len, int sync,
+    struct stat *st)
+{
+	char tmp[64], line[MQ_FIELD_MAX + 16];
+	int fd, n, r = 0, err;
+
+	if (reason == NULL)
+		reason = "unknown";
+	n = snprintf(line, sizeof(line), "%s%s%s\n", mq_endnames[e],
+	    e == MQ_END_DEAD ? " " : "", e == MQ_END_DEAD ? reason : "");
+	snprintf(tmp, sizeof(tmp), ".r%ld.%08x", (long)getpid(),
+	    arc4random());
+	fd = openat(efd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, q->fmode);
+	if (fd < 0)
+		return fail(q, id);
+	if (mq_write_all(fd, line, (size_t)n) < 0 ||
+	    (len > 0 && mq_write_all(fd, res, len) < 0) ||
+	    (sync && mq_fsync(fd) < 0) || (st && fstat(fd, st) < 0))
+		r = -1;
+	err = errno;
+	if (close(fd) < 0 && r == 0) {
+		r = -1;
+		err = errno;
+	}
+	if (r == 0 && renameat(efd, tmp, efd, id) < 0) {
+		r = -1;
+		err = errno;
+	}
+	if (r < 0) {
+		unlinkat(efd, tmp, 0);
+		errno = err;
+		return fail(q, id);
+	}
+	/* The record's name must survive a power cut like its data. */
+	if (sync && mq_fsync(efd) < 0)
+		return fail(q, id);
+	return 0;
+}
+
+/*
+ * Is a waiter registered for id?  1 (*wake: the FIFO's write end, to close
+ * once the record is written; -1 if none could be had), 0 if not.  A FIFO
+ * nobody holds open yet (ENXIO) or not ours to open still counts.
+ */
+static int
+registered(struct mq_queue *q, const char *id, int *wake)
+{
+	char path[MQ_NAME_MAX + 16];
+
+	*wake = -1;
+	if ((size_t)snprintf(path, sizeof(path), ENDS "/" WAIT "/%s", id) >=
+	    sizeof(path))
+		return 0;
+	*wake = openat(q->fd, path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (*wake >= 0)
+		return 1;
+	return errno == ENXIO || errno == EACCES || errno == EPERM ||
+	    errno == ETXTBSY;
+}
+
+/* The end has its record: wake the waiters, drop their registration. */
+static void
+wake_all(struct mq_queue *q, const char *id, int wake)
+{
+	char path[MQ_NAME_MAX + 16];
+
+	if (wake >= 0)
+		close(wake);
+	snprintf(path, sizeof(path), ENDS "/" WAIT "/%s", id);
+	unlinkat(q->fd, path, 0);
+}
+
+/*
+ * mq_settle's one call: message n left dir by verdict v.  A record if the
+ * rule asks for one (see the top); a failure here costs a waiter only an
+ * "outcome unknown", never the end itself, which has happened: not
+ * reported.
+ */
+void
+mq_end_settled(struct mq_queue *q, const struct mq_name *n,
+    const struct mq_verdict *v)
+{
+	enum mq_outcome e;
+	int efd, wake, known, reg;
+
+	if (!end_of(v, &e))
+		return;
+	if (v->recorded) {	/* recorded() wrote it, with the result */
+		if (registered(q, n->id, &wake))
+			wake_all(q, n->id, wake);
+		return;
+	}
+	/* Known beforehand: written before the registrations are looked at. */
+	known = n->key[0] != '\0' || q->cfg.record_ends;
+	efd = -1;
+	if (known && (efd = mq_subdir(q, q->fd, ENDS, 1)) >= 0)
+		record(q, efd, n->id, e, v->reason, NULL, 0, 0, NULL);
+	reg = registered(q, n->id, &wake);
+	if (reg && !known && (efd = mq_subdir(q, q->fd, ENDS, 1)) >= 0)
+		record(q, efd, n->id, e, v->reason, NULL, 0, 0, NULL);
+	if (reg)
+		wake_all(q, n->id, wake);
+	if (efd >= 0)
+		close(efd);
+}
+
+/*
+ * Read a result from fd, at most max bytes (0: no limit): EFBIG beyond.
+ * *buf is malloc'ed (NULL for an empty result).
+ */
+int
+mq_result_read(int fd, long long max, char **buf, size_t *len)
+{
+	size_t cap = 0;
+	char *nb;
+	ssize_t r;
+
+	*buf = NULL;
+	*len = 0;
+	for (;;) {
+		if (cap - *len < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			if ((nb = realloc(*buf, cap)) == NULL)
+				goto fail;
+			*buf = nb;
+		}
+		r = read(fd, *buf + *len, cap - *len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		*len += (size_t)r;
+		if (max > 0 && (long long)*len > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	if (*len == 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return 0;
+fail:
+	free(*buf);
+	*buf = NULL;
+	*len = 0;
+	return -1;
+}
+
+static int recorded(struct mq_queue *, const char *, const struct mq_verdict *,
+    const char *, size_t);
+
+/*
+ * Acknowledge the live claim name with a result: the record with its
+ * result first, durable, then the claim's move (see the top for why this
+ * order).  If the move fails (the claim went stale meanwhile), the record
+ * is taken back, if it is still ours.
+ */
+int
+mq_finish_result(struct mq_queue *q, const char *name, const char *res,
+    size_t len)
+{
+	struct mq_verdict v;
+
+	mq_fate(&q->cfg, NULL, MQ_EV_DONE, 0, &v);
+	return recorded(q, name, &v, res, len);
+}
+
+/* Carry out the verdict v on the live claim name, its record written first. */
+static int
+recorded(struct mq_queue *q, const char *name, const struct mq_verdict *v,
+    const char *res, size_t len)
+{
+	struct mq_verdict w = *v;
+	struct mq_name n;
+	struct stat mine, st;
+	enum mq_outcome e;
+	int efd, r, err;
+
+	if (!end_of(v, &e) || !v->live) {
+		errno = EINVAL;
+		return mq_entry_error(q, MQ_CUR, name, EINVAL);
+	}
+	if (mq_check(q, name, &n) < 0)
+		return -1;
+	if (q->cfg.max_size > 0 && (long long)len > q->cfg.max_size)
+		return mq_entry_error(q, MQ_CUR, name, EFBIG);
+	if ((efd = mq_subdir(q, q->fd, ENDS, 1)) < 0)
+		return fail(q, NULL);
+	if (record(q, efd, n.id, e, v->reason, res, len, q->cfg.sync,
+	    &mine) < 0) {
+		close(efd);
+		return -1;
+	}
+	w.recorded = 1;
+	if ((r = mq_settle(q, MQ_CUR, name, &w, NULL, 0)) < 0) {
+		err = errno;
+		if (fstatat(efd, n.id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_ino == mine.st_ino && st.st_dev == mine.st_dev)
+			unlinkat(efd, n.id, 0);
+		errno = err;
+	}
+	close(efd);
+	return r;
+}
+
+/*
+ * mqwatch's handlers leave a result in ends/.result.PID.SLOT (MQ_RESULT):
+ * the path for a handler in slot, any leftover of an earlier one removed.
+ */
+int
+mq_result_path(struct mq_queue *q, unsigned slot, char *path, size_t len)
+{
+	char name[64];
+	int efd;
+
+	if ((efd = mq_subdir(q, q->fd, ENDS, 1)) < 0)
+		return fail(q, NULL);
+	snprintf(name, sizeof(name), ".result.%ld.%u", (long)getpid(), slot);
+	if (unlinkat(efd, name, 0) < 0 && errno != ENOENT) {
+		close(efd);
+		return fail(q, name);
+	}
+	close(efd);
+	if ((size_t)snprintf(path, len, "%s/" ENDS "/%s", q->path, name) >=
+	    len) {
+		errno = ENAMETOOLONG;
+		return fail(q, name);
+	}
+	return 0;
+}
+
+/*
+ * The result the handler in slot left, removed from ends/: 1 with *buf (a
+ * result, maybe empty), 0 if it left none, -1 on an error (EFBIG: larger
+ * than max_size).
+ */
+int
+mq_result_take(struct mq_queue *q, unsigned slot, char **buf, size_t *len)
+{
+	char name[64];
+	int efd, fd, r;
+
+	*buf = NULL;
+	*len = 0;
+	if ((efd = mq_subdir(q, q->fd, ENDS, 0)) < 0)
+		return errno == ENOENT ? 0 : fail(q, NULL);
+	snprintf(name, sizeof(name), ".result.%ld.%u", (long)getpid(), slot);
+	fd = openat(efd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		r = errno == ENOENT ? 0 : fail(q, name);
+		close(efd);
+		return r;
+	}
+	r = mq_result_read(fd, q->cfg.max_size, buf, len) < 0 ?
+	    fail(q, name) : 1;
+	close(fd);
+	unlinkat(efd, name, 0);
+	close(efd);
+	return r;
+}
+
+
+void
+mq_ended_free(struct mq_ended *e)
+{
+	free(e->result);
+	e->result = NULL;
+	e->len = 0;
+}
+
+/*
+ * Read ends/ID into out: 1 (out->result malloc'ed, or NULL), 0 when there
+ * is no record, -1 on an error (EINVAL: not a record).
+ */
+int
+mq_end_read(struct mq_queue *q, int efd, const char *id, struct mq_ended *out)
+{
+	char *buf, *nl, *sp;
+	size_t len, n;
+	int fd, i;
+
+	memset(out, 0, sizeof(*out));
+	fd = openat(efd, id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : fail(q, id);
+	i = mq_result_read(fd, q->cfg.max_size > 0 ? q->cfg.max_size +
+	    MQ_FIELD_MAX + 16 : 0, &buf, &len);
+	close(fd);
+	if (i < 0)
+		return fail(q, id);
+	if (buf == NULL || (nl = memchr(buf, '\n', len)) == NULL)
+		goto bad;
+	*nl = '\0';
+	if ((sp = strchr(buf, ' ')) != NULL)
+		*sp++ = '\0';
+	for (i = 0; i < MQ_NENDS; i++)
+		if (strcmp(buf, mq_endnames[i]) == 0)
+			break;
+	if (i == MQ_NENDS || (sp != NULL) != (i == MQ_END_DEAD) ||
+	    (sp && strlcpy(out->reason, sp, sizeof(out->reason)) >=
+	    sizeof(out->reason)))
+		goto bad;
+	out->end = (enum mq_outcome)i;
+	out->recorded = 1;
+	n = len - (size_t)(nl + 1 - buf);
+	if (n > 0) {
+		memmove(buf, nl + 1, n);
+		out->result = buf;
+		out->len = n;
+	} else
+		free(buf);
+	return 1;
+bad:
+	free(buf);
+	errno = EINVAL;
+	return fail(q, id);
+}
+
+/* Registrations a live waiter has not refreshed for this long are stale. */
+#define WAIT_MAX_AGE_MS (60LL * RECHECK_MS)
+
+/* ends/wait/: registrations no waiter refreshed. */
+static void
+reap_waits(struct mq_queue *q, struct mq_reaper *r, int efd, long long now)
+{
+	char name[MQ_NAME_MAX + 8];
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+	int wfd;
+
+	if ((wfd = mq_subdir(q, efd, WAIT, 0)) < 0)
+		return;
+	if ((dp = fdopendir(wfd)) == NULL) {
+		close(wfd);
+		return;
+	}
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.' || fstatat(wfd, d->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) < 0 ||
+		    mq_mtime_ms(&st) + WAIT_MAX_AGE_MS > now)
+			continue;
+		if (!r->dryrun && unlinkat(wfd, d->d_name, 0) < 0)
+			continue;
+		snprintf(name, sizeof(name), WAIT "/%s", d->d_name);
+		r->act(r, "unwait", MQ_ENDS, name, MQ_ENDS, NULL,
+		    "no waiter for 10 minutes");
+	}
+	closedir(dp);
+}
+
+/*
+ * One entry of ends/: a record older than end_retention (its mtime is its
+ * end) is forgotten; a hidden leftover of a writer killed goes after
+ * maildir's 36 hours, as tmp/'s do (a handler may still be writing one).
+ */
+static void
+reap_end(struct mq_queue *q, struct mq_reaper *r, int efd, const char *name,
+    long long now)
+{
+	struct stat st;
+	long long at;
+	int hidden = name[0] == '.';
+
+	if (fstatat(efd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return;
+	if (!hidden && q->cfg.end_retention_ms == 0)
+		return;
+	at = mq_mtime_ms(&st) + (hidden ? MQ_TMP_MAX_AGE_MS :
+	    q->cfg.end_retention_ms);
+	if (at > now) {
+		mq_soonest(&r->due, at);
+		return;
+	}
+	if (!r->dryrun && unlinkat(efd, name, 0) < 0) {
+		if (errno != ENOENT) {
+			fail(q, name);
+			r->error(r);
+		}
+		return;
+	}
+	r->act(r, hidden ? "remove" : "forget", MQ_ENDS, name, MQ_ENDS, NULL,
+	    hidden ? "left by a writer killed" : "past end_retention");
+	if (!hidden)
+		r->c.ends++;
+}
+
+/* mqreap's pass over ends/ (made on first use: often there is none). */
+void
+mq_end_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
+{
+	struct dirent *d;
+	DIR *dp;
+	int efd, fd;
+
+	if ((efd = mq_subdir(q, q->fd, ENDS, 0)) < 0) {
+		if (errno != ENOENT) {
+			fail(q, NULL);
+			r->error(r);
+		}
+		return;
+	}
+	if ((fd = dup(efd)) < 0 || (dp = fdopendir(fd)) == NULL) {
+		fail(q, NULL);
+		r->error(r);
+		if (fd >= 0)
+			close(fd);
+		close(efd);
+		return;
+	}
+	while ((d = readdir(dp)) != NULL)
+		if (strcmp(d->d_name, WAIT) == 0)
+			reap_waits(q, r, efd, now);
+		else if (strcmp(d->d_name, ".") != 0 &&
+		    strcmp(d->d_name, "..") != 0)
+			reap_end(q, r, efd, d->d_name, now);
+	closedir(dp);
+	close(efd);
+}
