@@ -71,7 +71,9 @@ void mq_key_claimed(struct mq_queue *, const char *key, enum mq_dir,
 
 /* group.c: ordered groups */
 struct mq_group;
-struct mq_group *mq_group_begin(struct mq_queue *, const char *key);
+struct mq_group *mq_group_begin(struct mq_queue *, const char *key,
+    const char *first);
+int mq_group_unsynced(const struct mq_group *);
 int mq_group_enter(struct mq_group *, int fromfd, const char *from,
     const char *name, int sync);
 int mq_group_end(struct mq_group *, int sync);

@@ -235,9 +235,11 @@ mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 		errno = ENOSPC;
 		goto abort;
 	}
-	if (flush(p) < 0)
+	/* Its group first: what it makes is synced with the data (flush). */
+	if (p->group[0] && (p->g = mq_group_begin(q, p->group,
+	    p->p[0].name)) == NULL)
 		goto abort;
-	if (p->group[0] && (p->g = mq_group_begin(q, p->group)) == NULL)
+	if (flush(p) < 0)
 		goto abort;
 	for (i = 0; i < room; i++) {
 		if (publish(p, &p->p[i]) < 0) {
@@ -349,7 +351,8 @@ commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
 		}
 		return 0;
 	}
-	if (flush(p) < 0) {
+	if ((p->group[0] && (p->g = mq_group_begin(q, p->group,
+	    e->name)) == NULL) || flush(p) < 0) {
 		mq_key_drop(q, p->key, lk);
 		goto abort;
 	}
@@ -362,8 +365,7 @@ commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
 		goto abort;
 	}
 	/* No fresh name on a clash, as publish() does: the key names this. */
-	if ((p->group[0] && (p->g = mq_group_begin(q, p->group)) == NULL) ||
-	    enter(p, e->name, e->name) < 0) {
+	if (enter(p, e->name, e->name) < 0) {
 		if (!p->g)
 			fail(p, "new", e->name);
 		ungroup(p);
@@ -415,7 +417,9 @@ flush(struct mq_put *p)
 	int rc = 0;
 
 	if (p->sync) {
-		if (p->n == 1 && p->lastfd >= 0)
+		/* A group's new directories and head name need syncfs too. */
+		if (p->n == 1 && p->lastfd >= 0 &&
+		    !(p->g && mq_group_unsynced(p->g)))
 			rc = mq_fsync(p->lastfd);
 		else
 			while ((rc = syncfs(p->q->dfd[MQ_TMP])) < 0 &&
@@ -485,6 +489,7 @@ mq_put_abort(struct mq_put *p)
 	for (i = 0; i < p->n; i++)
 		unlinkat(p->q->dfd[MQ_TMP], p->p[i].name, 0);
 	p->n = 0;
+	ungroup(p);
 	errno = e;
 }
 
@@ -494,7 +499,6 @@ mq_put_end(struct mq_put *p)
 	if (p == NULL)
 		return;
 	mq_put_abort(p);
-	ungroup(p);
 	free(p->p);
 	free(p);
 }
