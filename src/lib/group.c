@@ -21,7 +21,7 @@
  *	put, group held			into groups/KEY/, at the back
  *	the head's claim ends (acknowledged, dead letter, TTL, purged, moved)
  *					the oldest of groups/KEY/ becomes the
- *					head: .head names it, then it is
+ *					head: .head/ names it, then it is
  *					renamed into new/ (inotify wakes the
  *					consumers); none left: .head/ empty
  *	the head released, its claim expired, its owner dead
@@ -30,24 +30,28 @@
  *
  * Every change of a group is made under the flock of its .lock, checked
  * once locked to be still the group's (mqreap removes idle groups):
- * flock works across GlusterFS clients, as coalescing keys rely on.
+ * flock works across GlusterFS clients, as coalescing keys rely on.  The
+ * state is names only (directory entries), never a file's contents: the
+ * clients of a network file system see each other's entries at once, but
+ * may read old data of a file another client rewrote (head_dir).
  *
  * The order of writes, so that a crash at any syscall leaves a group
  * neither stuck nor doubled (two of its messages in new/ or cur/):
- *  - On a put, .head is written (and synced) before its message enters
- *    new/: a crash in between leaves .head naming a message still in tmp/,
- *    whose put failed; mqreap finds it nowhere and moves the group on.
+ *  - On a put, .head/ names the message (synced: with the put's data, by
+ *    one syncfs) before it enters new/: a crash in between leaves .head/
+ *    naming a message still in tmp/, whose put failed; mqreap finds it
+ *    nowhere and moves the group on.
  *  - A head's end is made durable (the caller's mq_sync) before the next
  *    message moves into new/ (mq_group_flush, called by mq_sync): a power
  *    cut cannot bring an acknowledged head back beside its successor.
- *  - When the group moves on, .head names the next message before it is
- *    renamed into new/: a crash in between leaves .head naming a message
+ *  - When the group moves on, .head/ names the next message before it is
+ *    renamed into new/: a crash in between leaves .head/ naming a message
  *    still in groups/KEY/, and the next put of the group (or mqreap)
- *    finishes the move.  A crash before (the head gone, .head not yet
- *    changed) leaves .head naming a message in neither new/ nor cur/:
+ *    finishes the move.  A crash before (the head gone, .head/ not yet
+ *    changed) leaves .head/ naming a message in neither new/ nor cur/:
  *    mqreap moves the group on.  If mqreap finds another message of the
- *    group there (a power cut lost .head's change but kept the move), that
- *    one becomes the head.
+ *    group there (a power cut lost .head/'s change but kept the move),
+ *    that one becomes the head.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
