@@ -5,6 +5,7 @@
  *	limit oneshot DIR [sync]
  *	limit oneput DIR
  *	limit oneack DIR NAME
+ *	limit push DIR COUNT
  *
  * "cycle" puts COUNT 100-byte messages, claims them all, acknowledges them
  * all, in one process, with the syscalls mq makes and nothing else: put =
@@ -22,8 +23,14 @@
  * [and fsync new/ and cur/].  "oneput" is one durable put by a fresh process
  * (the body from stdin), "oneack" one durable ack of cur/NAME,c1: mq's
  * one-shot tools beside the same syscalls with nothing else in the process.
+ *
+ * "push" is the checking limit of a push consumer (mqwatch without a
+ * command, bench/watchlat.c): it claims COUNT arrivals as inotify names
+ * them and prints each claim's path, making the calls the spool's rules
+ * require of a claim (mq-spool(5)) and no others; see pushclaim().
  */
 #define _GNU_SOURCE
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -113,6 +120,92 @@ oneput(const char *root)
 	return 0;
 }
 
+/*
+ * Has a message's time come?  By the fine clock, as mq's: time(2) reads a
+ * coarse one that can lag a fresh file's mtime by a tick.
+ */
+static int
+visible(const struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return st->st_mtim.tv_sec * 1000LL + st->st_mtim.tv_nsec / 1000000 <=
+	    now.tv_sec * 1000LL + now.tv_nsec / 1000000;
+}
+
+/*
+ * One arrival named by inotify, claimed as the spool's rules require.
+ * Returns 1 if claimed and printed, 0 if not (gone: another claimer).
+ */
+static int
+pushclaim(const char *root, const char *name, long n)
+{
+	char cname[300], line[4096];
+	struct timespec ts[2];
+	struct stat st;
+	int len;
+
+
+	/*
+	 * The claim gate: only a regular file with one link (a rename onto
+	 * another link of the same file does nothing), whose mtime has come
+	 * (a delayed message is not visible before it), is claimed.
+	 */
+	if (fstatat(dfd[NEW], name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || !visible(&st))
+		return 0;
+	/*
+	 * A claim is one rename to a fresh name in cur/ (the handle: delivery
+	 * count, a new token), never over an existing name: of any number of
+	 * claimers exactly one wins, and an old handle stops working.
+	 */
+	snprintf(cname, sizeof(cname), "%.200s,d1,c%ld", name, n);
+	if (renameat2(dfd[NEW], name, dfd[CUR], cname, RENAME_NOREPLACE) < 0)
+		return 0;
+	/* The claim's deadline is its mtime in cur/: the visibility timeout. */
+	clock_gettime(CLOCK_REALTIME, &ts[1]);
+	ts[1].tv_sec += 30;
+	ts[0].tv_nsec = UTIME_OMIT;
+	if (utimensat(dfd[CUR], cname, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		err(1, "utimensat");
+	/* The path, once the claim is complete (no sync: sync = no). */
+	len = snprintf(line, sizeof(line), "%s/cur/%s\n", root, cname);
+	if (write(1, line, len) != len)
+		err(1, "write");
+	return 1;
+}
+
+/* Claim count arrivals in new/ as inotify names them, one at a time. */
+static int
+push(const char *root, long count)
+{
+	char buf[16384] __attribute__((aligned(8)));
+	const struct inotify_event *ev;
+	char path[4096];
+	long got = 0;
+	ssize_t r, off;
+	int ifd;
+
+	opendirs(root);
+	snprintf(path, sizeof(path), "%s/new", root);
+	/* Subscribe before any arrival: rename into new/ and link(2). */
+	if ((ifd = inotify_init1(IN_CLOEXEC)) < 0 ||
+	    inotify_add_watch(ifd, path, IN_MOVED_TO | IN_CREATE) < 0)
+		err(1, "inotify");
+	while (got < count) {
+		if ((r = read(ifd, buf, sizeof(buf))) <= 0)
+			err(1, "inotify read");
+		for (off = 0; off < r; off += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(buf + off);
+			if (ev->len > 0 && ev->name[0] != '.')
+				got += pushclaim(root, ev->name, got);
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -128,6 +221,8 @@ main(int argc, char *argv[])
 
 	if (argc == 3 && strcmp(argv[1], "oneput") == 0)
 		return oneput(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "push") == 0)
+		return push(argv[2], atol(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "oneack") == 0) {
 		opendirs(argv[2]);
 		snprintf(cname, sizeof(cname), "%s,c1", argv[3]);
@@ -165,7 +260,7 @@ main(int argc, char *argv[])
 	if (argc != 5 || strcmp(argv[1], "cycle") != 0)
 		errx(2, "usage: limit cycle DIR COUNT nosync|sync|batch|check | "
 		    "limit oneshot DIR [sync] | limit oneput DIR | "
-		    "limit oneack DIR NAME");
+		    "limit oneack DIR NAME | limit push DIR COUNT");
 	n = atol(argv[3]);
 	sync = strcmp(argv[4], "sync") == 0;
 	batch = strcmp(argv[4], "batch") == 0;
@@ -223,7 +318,7 @@ main(int argc, char *argv[])
 		/* mq's check of a candidate: a file, one link, visible */
 		if (check && (fstatat(dfd[NEW], d->d_name, &st,
 		    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-		    st.st_nlink != 1 || st.st_mtime > time(NULL)))
+		    st.st_nlink != 1 || !visible(&st)))
 			errx(1, "%s: not claimable", d->d_name);
 		xrename(dfd[NEW], d->d_name, dfd[CUR], cname);
 		if (utimensat(dfd[CUR], cname, ts, 0) < 0)

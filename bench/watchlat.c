@@ -4,6 +4,9 @@
  *
  *	watchlat MQWATCH QUEUE COUNT
  *	watchlat - QUEUE COUNT		the limit: a plain C inotify consumer
+ *	watchlat PROG QUEUE COUNT ARG...	runs PROG ARG... as the consumer
+ *					(limit push QUEUE COUNT: the checking
+ *					limit, bench/limit.c)
  *
  * Starts "MQWATCH -n COUNT QUEUE" (no command: it prints each claim), then
  * COUNT times: writes a message in tmp/, takes the time, renames it into
@@ -95,8 +98,8 @@ main(int argc, char *argv[])
 	ssize_t r;
 	pid_t pid;
 
-	if (argc != 4 || (n = atoi(argv[3])) < 1)
-		errx(2, "usage: watchlat MQWATCH QUEUE COUNT");
+	if (argc < 4 || (n = atoi(argv[3])) < 1)
+		errx(2, "usage: watchlat MQWATCH QUEUE COUNT [ARG ...]");
 	if ((lat = calloc(n, sizeof(*lat))) == NULL)
 		err(1, "calloc");
 	snprintf(path, sizeof(path), "%s/tmp", argv[2]);
@@ -114,7 +117,12 @@ main(int argc, char *argv[])
 		close(p[1]);
 		if (strcmp(argv[1], "-") == 0)
 			consumer(argv[2], n);
-		execl(argv[1], argv[1], "-n", cnt, argv[2], (char *)NULL);
+		if (argc > 4) {
+			argv[3] = argv[1];
+			execv(argv[1], argv + 3);
+		} else
+			execl(argv[1], argv[1], "-n", cnt, argv[2],
+			    (char *)NULL);
 		err(127, "%s", argv[1]);
 	}
 	close(p[1]);

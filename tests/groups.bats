@@ -347,3 +347,15 @@ SH
 	mqack "$(cat again)"
 	[ "$(mqget -b q)" = two ]
 }
+
+@test "a head that dies of max_deliveries goes to dead/ and the group moves on" {
+	mkq q
+	echo 'max_deliveries = 1' >>q/config
+	echo one | mqput -G g q >/dev/null
+	echo two | mqput -G g q >/dev/null
+	mqack -r "$(mqget q)"
+	# The next claim finds its deliveries used up: buried on the way.
+	run -1 mqget q
+	[[ $(ls q/dead) == *,d1,gg,rmaxdeliveries ]]
+	[ "$(mqget -b q)" = two ]
+}

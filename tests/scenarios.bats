@@ -34,6 +34,11 @@ scenario() {
 	[[ $output == *"with groups: counters"*", $((4 * 8)) in all"* ]]
 }
 
+@test "live: viewers of 5 segments coalesced and waiting (mqput -K -W): one fetch a segment, every viewer answered" {
+	scenario live
+	[[ $output == *"2 fetchers made 5 fetches"* ]]
+}
+
 @test "retention: TTL and retention days pass with faketime; mqreap deletes what is due, no sooner" {
 	scenario retention
 	[[ $output == *"day 11: 0 waiting, 0 in done/"* ]]

@@ -91,7 +91,9 @@ move_in(struct mq_queue *q, struct mq_group *g, struct mq_arrival *a,
 
 /*
  * Move the n staged messages a[] (their data already durable; all of one
- * group, or none) into new/, in order, by the rules of the header.  e->moved says how many made it:
+ * group, or none) into new/, in order, by the rules of the header.  A
+ * caller that began their group itself (mq_group_begin, to sync what it
+ * made with the data) passes it as g; it is ended here in every case.  e->moved says how many made it:
  * their a[i].name and a[i].n.id are to be reported by the caller even when
  * this fails, since they are enqueued; e->unsure that they are visible
  * but new/ could not be made durable (a power cut may lose them).  -1 with
@@ -100,18 +102,19 @@ move_in(struct mq_queue *q, struct mq_group *g, struct mq_arrival *a,
  */
 int
 mq_enter(struct mq_queue *q, struct mq_arrival *a, size_t n, int flags,
-    struct mq_entered *e)
+    struct mq_group *g, struct mq_entered *e)
 {
-	struct mq_group *g = NULL;
 	size_t i, room;
 	int rc = 0, innew = 0;
 	int sync = q->cfg.sync && !(flags & MQ_ENTER_NOSYNC);
 
 	memset(e, 0, sizeof(*e));
-	if (mq_limit_room(q, n, &room, &e->why) < 0)
+	if (mq_limit_room(q, n, &room, &e->why) < 0) {
+		mq_group_end(g, 0);
 		return -1;
-	if (room > 0 && a[0].n.group[0] &&
-	    (g = mq_group_begin(q, a[0].n.group)) == NULL)
+	}
+	if (g == NULL && room > 0 && a[0].n.group[0] &&
+	    (g = mq_group_begin(q, a[0].n.group, NULL)) == NULL)
 		return -1;
 	for (i = 0; i < room; i++) {
 		if (move_in(q, g, &a[i], flags, &innew) < 0) {

@@ -21,7 +21,7 @@
  *	put, group held			into groups/KEY/, at the back
  *	the head's claim ends (acknowledged, dead letter, TTL, purged, moved)
  *					the oldest of groups/KEY/ becomes the
- *					head: .head names it, then it is
+ *					head: .head/ names it, then it is
  *					renamed into new/ (inotify wakes the
  *					consumers); none left: .head/ empty
  *	the head released, its claim expired, its owner dead
@@ -30,24 +30,28 @@
  *
  * Every change of a group is made under the flock of its .lock, checked
  * once locked to be still the group's (mqreap removes idle groups):
- * flock works across GlusterFS clients, as coalescing keys rely on.
+ * flock works across GlusterFS clients, as coalescing keys rely on.  The
+ * state is names only (directory entries), never a file's contents: the
+ * clients of a network file system see each other's entries at once, but
+ * may read old data of a file another client rewrote (head_dir).
  *
  * The order of writes, so that a crash at any syscall leaves a group
  * neither stuck nor doubled (two of its messages in new/ or cur/):
- *  - On a put, .head is written (and synced) before its message enters
- *    new/: a crash in between leaves .head naming a message still in tmp/,
- *    whose put failed; mqreap finds it nowhere and moves the group on.
+ *  - On a put, .head/ names the message (synced: with the put's data, by
+ *    one syncfs) before it enters new/: a crash in between leaves .head/
+ *    naming a message still in tmp/, whose put failed; mqreap finds it
+ *    nowhere and moves the group on.
  *  - A head's end is made durable (the caller's mq_sync) before the next
  *    message moves into new/ (mq_group_flush, called by mq_sync): a power
  *    cut cannot bring an acknowledged head back beside its successor.
- *  - When the group moves on, .head names the next message before it is
- *    renamed into new/: a crash in between leaves .head naming a message
+ *  - When the group moves on, .head/ names the next message before it is
+ *    renamed into new/: a crash in between leaves .head/ naming a message
  *    still in groups/KEY/, and the next put of the group (or mqreap)
- *    finishes the move.  A crash before (the head gone, .head not yet
- *    changed) leaves .head naming a message in neither new/ nor cur/:
+ *    finishes the move.  A crash before (the head gone, .head/ not yet
+ *    changed) leaves .head/ naming a message in neither new/ nor cur/:
  *    mqreap moves the group on.  If mqreap finds another message of the
- *    group there (a power cut lost .head's change but kept the move), that
- *    one becomes the head.
+ *    group there (a power cut lost .head/'s change but kept the move),
+ *    that one becomes the head.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -94,23 +98,28 @@ same_file(const struct stat *a, const struct stat *b)
 	return a->st_ino == b->st_ino && a->st_dev == b->st_dev;
 }
 
-/* Make dir in fd (a group queue's mode), synced into fd if sync. */
+/*
+ * Make dir in fd (a group queue's mode), synced into fd if sync; or, with
+ * unsynced, not synced: *unsynced is set, the caller syncs the file system.
+ */
 static int
-make_dir(struct mq_queue *q, int fd, const char *dir)
+make_dir(struct mq_queue *q, int fd, const char *dir, int *unsynced)
 {
 	if (mkdirat(fd, dir, q->fmode & 0040 ? 02770 : 0700) < 0)
 		return errno == EEXIST ? 0 : -1;
 	if (q->fmode & 0040)
 		fchmodat(fd, dir, 02770, 0);
 	/* The messages renamed into it must survive a power cut. */
-	return q->cfg.sync ? mq_fsync(fd) : 0;
+	if (q->cfg.sync && unsynced)
+		*unsynced = 1;
+	return q->cfg.sync && !unsynced ? mq_fsync(fd) : 0;
 }
 
 /* groups/, made on first use if create (a queue from before has none). */
 static int
-groups_dir(struct mq_queue *q, int create)
+groups_dir(struct mq_queue *q, int create, int *unsynced)
 {
-	if (create && make_dir(q, q->fd, GROUPS) < 0)
+	if (create && make_dir(q, q->fd, GROUPS, unsynced) < 0)
 		return -1;
 	return openat(q->fd, GROUPS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
@@ -121,6 +130,9 @@ struct mq_group {
 	struct mq_queue *q;
 	char key[MQ_FIELD_MAX + 1];
 	int gfd, lockfd, headfd; /* groups/KEY/, .lock, .head/ */
+	int lazy;		/* syncs left to the caller (a put) */
+	int unsynced;		/* lazy, and something to sync */
+	int premade;		/* lazy: .head/ names the put's first */
 	char cur[MQ_NAME_MAX + 1]; /* the name in .head/, as last seen */
 	int held;		/* it has a head */
 	int behind;		/* messages entered groups/KEY/: sync it */
@@ -146,7 +158,8 @@ lock_once(struct mq_queue *q, int sfd, struct mq_group *g, int create,
 {
 	struct stat a, b, c, d;
 
-	if (create && make_dir(q, sfd, g->key) < 0)
+	if (create && make_dir(q, sfd, g->key, g->lazy ? &g->unsynced :
+	    NULL) < 0)
 		return -1;
 	g->gfd = openat(sfd, g->key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
@@ -177,15 +190,16 @@ lock_once(struct mq_queue *q, int sfd, struct mq_group *g, int create,
  */
 static int
 lock_group(struct mq_queue *q, const char *key, int create, int nonblock,
-    struct mq_group *g)
+    struct mq_group *g, int lazy)
 {
 	int sfd, r = 0, tries, e;
 
 	memset(g, 0, sizeof(*g));
 	g->q = q;
 	g->gfd = g->lockfd = g->headfd = -1;
+	g->lazy = lazy;
 	strlcpy(g->key, key, sizeof(g->key));
-	if ((sfd = groups_dir(q, create)) < 0)
+	if ((sfd = groups_dir(q, create, lazy ? &g->unsynced : NULL)) < 0)
 		return fail(q, NULL, NULL);
 	for (tries = 0; tries < 64; tries++) {
 		if ((r = lock_once(q, sfd, g, create, nonblock)) != 0)
@@ -226,7 +240,9 @@ head_dir(struct mq_group *g)
 	if (g->headfd < 0)
 		return fail(g->q, g->key, HEAD);
 	/* Its entry must last as the head it will name. */
-	if (made && g->q->cfg.sync && mq_fsync(g->gfd) < 0)
+	if (made && g->q->cfg.sync && g->lazy)
+		g->unsynced = 1;
+	else if (made && g->q->cfg.sync && mq_fsync(g->gfd) < 0)
 		return fail(g->q, g->key, NULL);
 	return 0;
 }
@@ -289,8 +305,9 @@ write_head(struct mq_group *g, const char *name, int sync)
 	else if ((fd = openat(g->headfd, name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, g->q->fmode)) < 0 || close(fd) < 0)
 		r = -1;
-	if (r < 0 || (sync && mq_fsync(g->headfd) < 0))
+	if (r < 0 || (sync && !g->lazy && mq_fsync(g->headfd) < 0))
 		return fail(g->q, g->key, HEAD);
+	g->unsynced |= sync && g->lazy;
 	strlcpy(g->cur, name, sizeof(g->cur));
 	return 0;
 }
@@ -385,10 +402,14 @@ advance(struct mq_group *g)
 /*
  * A put (or a move, a kick) into group key: lock it; a move into new/ cut
  * short by a crash is finished first.  Then mq_group_enter for each of its
- * messages, in order, and mq_group_end.
+ * messages, in order, and mq_group_end.  A put gives its first message's
+ * name (else NULL): the group's directories and, if it is idle, the name
+ * of its head are then made without a sync of their own, and if
+ * mq_group_unsynced says so the put's sync of the file system (syncfs,
+ * before any rename) covers them with its data.
  */
 struct mq_group *
-mq_group_begin(struct mq_queue *q, const char *key)
+mq_group_begin(struct mq_queue *q, const char *key, const char *first)
 {
 	char head[MQ_NAME_MAX + 1];
 	struct mq_group *g;
@@ -396,14 +417,23 @@ mq_group_begin(struct mq_queue *q, const char *key)
 
 	if ((g = malloc(sizeof(*g))) == NULL)
 		return NULL;
-	if (lock_group(q, key, 1, 0, g) < 0 ||
+	if (lock_group(q, key, 1, 0, g, first != NULL) < 0 ||
 	    (r = read_head(g, head, sizeof(head))) < 0 ||
-	    (r == 1 && finish(g, head) < 0)) {
+	    (r == 1 && finish(g, head) < 0) ||
+	    (r == 0 && first && write_head(g, first, q->cfg.sync) < 0)) {
 		mq_group_end(g, 0);
 		return NULL;
 	}
 	g->held = r;
+	g->premade = r == 0 && first;
 	return g;
+}
+
+/* Must the caller sync the file system before it enters messages? */
+int
+mq_group_unsynced(const struct mq_group *g)
+{
+	return g->unsynced;
 }
 
 /*
@@ -419,6 +449,8 @@ mq_group_enter(struct mq_group *g, int fromfd, const char *from,
 	struct mq_queue *q = g->q;
 	int e;
 
+	/* The put has synced what begin left unsynced: no more of that. */
+	g->lazy = 0;
 	if (g->held) {
 		if (mq_rename_fresh(fromfd, from, g->gfd, name) < 0)
 			return fail(q, g->key, name);
@@ -447,6 +479,9 @@ mq_group_end(struct mq_group *g, int sync)
 
 	if (g == NULL)
 		return 0;
+	/* A put that named its head and failed before it entered new/. */
+	if (g->premade && !g->held)
+		write_head(g, "", 0);
 	if (sync && g->behind && mq_fsync(g->gfd) < 0)
 		r = fail(g->q, g->key, NULL);
 	unlock(g);
@@ -490,7 +525,7 @@ move_on(struct mq_queue *q, const struct mq_end *e, int *gfd)
 	struct mq_group g;
 	int r;
 
-	if (lock_group(q, e->group, 0, 0, &g) < 0)
+	if (lock_group(q, e->group, 0, 0, &g, 0) < 0)
 		return errno == ENOENT ? 0 : -1;
 	r = read_head(&g, head, sizeof(head));
 	if (r == 1 && is_id(head, e->id))
@@ -581,7 +616,7 @@ mq_group_rejoin(struct mq_queue *q, int fromfd, const char *from,
 
 	if (mq_name_format(name, sizeof(name), n) < 0)
 		return fail(q, n->group, from);
-	if ((g = mq_group_begin(q, n->group)) == NULL)
+	if ((g = mq_group_begin(q, n->group, NULL)) == NULL)
 		return -1;
 	r = mq_group_enter(g, fromfd, from, name, q->cfg.sync);
 	if (mq_group_end(g, q->cfg.sync) < 0 && r >= 0)
@@ -779,7 +814,7 @@ mq_group_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
 	DIR *dp;
 	int sfd, fd;
 
-	if ((sfd = groups_dir(q, 0)) < 0) {
+	if ((sfd = groups_dir(q, 0, NULL)) < 0) {
 		if (errno != ENOENT) {
 			fail(q, NULL, NULL);
 			r->error(r);
@@ -798,7 +833,7 @@ mq_group_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
 		if (!mq_word_valid(d->d_name, MQ_FIELD_MAX))
 			continue;
 		/* Made (its .lock) if a maildir writer made its directory. */
-		if (lock_group(q, d->d_name, 1, 1, &g) < 0) {
+		if (lock_group(q, d->d_name, 1, 1, &g, 0) < 0) {
 			if (errno != ENOENT && errno != EWOULDBLOCK)
 				r->error(r);
 			continue;
@@ -921,18 +956,18 @@ lock_both(struct mq_queue *q, struct mq_admin *a, const char *key,
 
 	*tg = NULL;
 	if (a->to == NULL || a->dryrun)
-		return lock_group(q, key, 0, 0, g);
+		return lock_group(q, key, 0, 0, g, 0);
 	if (fstat(q->fd, &s1) < 0 || fstat(a->to->fd, &s2) < 0)
 		return -1;
 	first = s1.st_ino < s2.st_ino;
-	if (first && lock_group(q, key, 0, 0, g) < 0)
+	if (first && lock_group(q, key, 0, 0, g, 0) < 0)
 		return -1;
-	if ((*tg = mq_group_begin(a->to, key)) == NULL) {
+	if ((*tg = mq_group_begin(a->to, key, NULL)) == NULL) {
 		if (first)
 			unlock(g);
 		return -1;
 	}
-	if (!first && lock_group(q, key, 0, 0, g) < 0) {
+	if (!first && lock_group(q, key, 0, 0, g, 0) < 0) {
 		mq_group_end(*tg, 0);
 		return -1;
 	}
@@ -953,7 +988,7 @@ mq_group_admin(struct mq_queue *q, struct mq_admin *a, long long now)
 	size_t i, j, nk, n;
 	int sfd;
 
-	if (a->reason != NULL || (sfd = groups_dir(q, 0)) < 0)
+	if (a->reason != NULL || (sfd = groups_dir(q, 0, NULL)) < 0)
 		return;
 	if (names_in(sfd, &keys, &nk) < 0) {
 		fail(q, NULL, NULL);
@@ -998,7 +1033,7 @@ mq_group_stat(struct mq_queue *q, unsigned long long *held,
 	int sfd, gfd, hfd, r = 0;
 
 	*held = *behind = 0;
-	if ((sfd = groups_dir(q, 0)) < 0)
+	if ((sfd = groups_dir(q, 0, NULL)) < 0)
 		return errno == ENOENT ? 0 : fail(q, NULL, NULL);
 	if (names_in(sfd, &keys, &nk) < 0) {
 		close(sfd);
@@ -1081,7 +1116,7 @@ mq_group_peek(struct mq_queue *q, long long now,
 	size_t i, nk;
 	int sfd, r = 0;
 
-	if ((sfd = groups_dir(q, 0)) < 0)
+	if ((sfd = groups_dir(q, 0, NULL)) < 0)
 		return errno == ENOENT ? 0 : fail(q, NULL, NULL);
 	if (names_in(sfd, &keys, &nk) < 0) {
 		close(sfd);

@@ -78,8 +78,9 @@ struct mq_entered {
 int mq_enter_fits(const struct mq_queue *, long long size);
 int mq_enter_name(const struct mq_queue *, struct mq_name *,
     long long ttl_ms);
+struct mq_group;
 int mq_enter(struct mq_queue *, struct mq_arrival *, size_t, int flags,
-    struct mq_entered *);
+    struct mq_group *, struct mq_entered *);
 
 /* limit.c */
 int mq_limit_room(struct mq_queue *, size_t want, size_t *room,
@@ -100,7 +101,9 @@ void mq_key_claimed(struct mq_queue *, const char *key, enum mq_dir,
 
 /* group.c: ordered groups */
 struct mq_group;
-struct mq_group *mq_group_begin(struct mq_queue *, const char *key);
+struct mq_group *mq_group_begin(struct mq_queue *, const char *key,
+    const char *first);
+int mq_group_unsynced(const struct mq_group *);
 int mq_group_enter(struct mq_group *, int fromfd, const char *from,
     const char *name, int sync);
 int mq_group_end(struct mq_group *, int sync);

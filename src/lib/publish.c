@@ -428,7 +428,7 @@ deliver(struct pub *P)
 			continue;
 		}
 		if (mq_enter(&g->q, &a, 1, MQ_ENTER_KEEPID | (P->sync ? 0 :
-		    MQ_ENTER_NOSYNC), &e) == 0)
+		    MQ_ENTER_NOSYNC), NULL, &e) == 0)
 			g->s->state = MQ_SUB_DELIVERED;
 		else if (e.unsure)
 			missed(g, MQ_SUB_UNSURE);

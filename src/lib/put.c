@@ -33,7 +33,7 @@ struct mq_put {
 /* Names of tmp/ tried when one exists (a leftover of the same id). */
 #define TMP_TRIES 9
 
-static int flush(struct mq_put *);
+static int flush(struct mq_put *, const struct mq_group *);
 static void remove_unmoved(struct mq_put *, size_t);
 static int commit_keyed(struct mq_put *, size_t *, int *);
 
@@ -196,6 +196,7 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 int
 mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 {
+	struct mq_group *g = NULL;
 	struct mq_entered e;
 	int rc;
 
@@ -206,11 +207,18 @@ mq_put_commit(struct mq_put *p, size_t *moved, int *unsure)
 		return 0;
 	if (p->key[0])
 		return commit_keyed(p, moved, unsure);
-	if (flush(p) < 0) {
+	/* Its group first: what it makes is synced with the data (flush). */
+	if (p->group[0] && (g = mq_group_begin(p->q, p->group,
+	    p->p[0].tmp)) == NULL) {
 		mq_put_abort(p);
 		return -1;
 	}
-	rc = mq_enter(p->q, p->p, p->n, p->sync ? 0 : MQ_ENTER_NOSYNC, &e);
+	if (flush(p, g) < 0) {
+		mq_group_end(g, 0);
+		mq_put_abort(p);
+		return -1;
+	}
+	rc = mq_enter(p->q, p->p, p->n, p->sync ? 0 : MQ_ENTER_NOSYNC, g, &e);
 	*moved = e.moved;
 	*unsure = e.unsure;
 	p->refused = e.why;
@@ -272,6 +280,7 @@ mq_put_group(struct mq_put *p, const char *key)
 static int
 commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
 {
+	struct mq_group *g = NULL;
 	struct mq_queue *q = p->q;
 	struct mq_arrival *a = &p->p[0];
 	char holder[MQ_NAME_MAX + 8];
@@ -295,13 +304,15 @@ commit_keyed(struct mq_put *p, size_t *moved, int *unsure)
 		}
 		return 0;
 	}
-	if (flush(p) < 0) {
+	if ((p->group[0] && (g = mq_group_begin(q, p->group,
+	    a->tmp)) == NULL) || flush(p, g) < 0) {
+		mq_group_end(g, 0);
 		mq_key_drop(q, p->key, lk);
 		goto abort;
 	}
 	/* The key names this message: no fresh name on a clash. */
 	r = mq_enter(q, a, 1, MQ_ENTER_KEEPID | (p->sync ? 0 :
-	    MQ_ENTER_NOSYNC), &e);
+	    MQ_ENTER_NOSYNC), g, &e);
 	*moved = e.moved;
 	*unsure = e.unsure;
 	p->refused = e.why;
@@ -340,12 +351,14 @@ mq_put_id(const struct mq_put *p, size_t i)
  * each (group commit).
  */
 static int
-flush(struct mq_put *p)
+flush(struct mq_put *p, const struct mq_group *g)
 {
 	int rc = 0;
 
 	if (p->sync) {
-		if (p->n == 1 && p->lastfd >= 0)
+		/* A group's new directories and head name need syncfs too. */
+		if (p->n == 1 && p->lastfd >= 0 &&
+		    !(g && mq_group_unsynced(g)))
 			rc = mq_fsync(p->lastfd);
 		else
 			while ((rc = syncfs(p->q->dfd[MQ_TMP])) < 0 &&
