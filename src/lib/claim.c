@@ -62,25 +62,36 @@ mq_owner_dead(const char *owner)
 }
 
 /*
- * Has the claim st/n in cur/ expired: its deadline passed, or its owner
- * known dead, and in either case its rename MQ_SETTLE_MS old (see above)?
- * If not, *due is lowered to when it will have, as far as times tell (an
- * owner's death cannot be timed).
+ * Has the claim st/n in cur/ expired: its deadline passed, its owner known
+ * dead, or its owner's host silent (host.c: as if its deadline were when
+ * the host fell silent), and in each case its rename MQ_SETTLE_MS old (see
+ * above)?  Returns MQ_EXPIRED_* (0: not expired); the times of the first
+ * and the last were read against our clock, which the caller checks
+ * (mq_clock_ok).  If not, *due is lowered to when it will have, as far as
+ * times tell (an owner's death cannot be timed).
  */
 int
-mq_claim_expired(const struct stat *st, const struct mq_name *n,
-    long long now, long long *due)
+mq_claim_expired(struct mq_queue *q, const struct stat *st,
+    const struct mq_name *n, long long now, long long *due)
 {
-	long long mt, ct, at;
+	long long mt, ct, at, silent;
+	int why = MQ_EXPIRED_DEADLINE;
 
 	mt = mq_mtime_ms(st);
 	ct = mq_ctime_ms(st) + MQ_SETTLE_MS;
-	if (mt <= now || mq_owner_dead(n->owner))
+	silent = mq_host_silent_at(q, n->owner, now);
+	if (silent > 0 && silent < mt) {
+		mt = silent;
+		why = MQ_EXPIRED_HOST;
+	}
+	if (mt > now && mq_owner_dead(n->owner))
+		why = MQ_EXPIRED_OWNER;
+	if (mt <= now || why == MQ_EXPIRED_OWNER)
 		at = ct;
 	else
 		at = mt > ct ? mt : ct;
 	if (at <= now)
-		return 1;
+		return why;
 	if (due)
 		mq_soonest(due, at);
 	return 0;
@@ -125,6 +136,7 @@ claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
     struct stat *st, struct mq_name *n, long long now, long long *due)
 {
 	long long at;
+	int r;
 
 	if (fstatat(q->dfd[dir], name, st, AT_SYMLINK_NOFOLLOW) < 0) {
 		/*
@@ -156,10 +168,10 @@ claimable(struct mq_queue *q, enum mq_dir dir, const char *name,
 		return -1;
 	}
 	if (dir == MQ_CUR) {
-		if (!mq_claim_expired(st, n, now, due))
+		if ((r = mq_claim_expired(q, st, n, now, due)) == 0)
 			return 0;
-		/* Its deadline passed by our clock: is our clock right? */
-		if (mq_mtime_ms(st) <= now && !mq_clock_ok(q, dir, name))
+		/* Its time passed by our clock: is our clock right? */
+		if (r != MQ_EXPIRED_OWNER && !mq_clock_ok(q, dir, name))
 			return -1;
 		return 1;
 	}

@@ -34,6 +34,7 @@ mq_config_defaults(struct mq_config *c)
 	c->poll_ms = MQ_POLL_MS;
 	c->end_retention_ms = 86400LL * 1000;
 	c->record_ends = 0;
+	c->host_timeout_ms = MQ_HOST_TIMEOUT_MS;
 }
 
 /* "100M" bytes, or "5%" of the file system (Postfix's queue_minfree). */
@@ -116,6 +117,18 @@ setting(struct mq_config *c, const char *k, const char *v)
 	if (strcmp(k, "poll") == 0) {
 		if (mq_parse_duration(v, &c->poll_ms) < 0 ||
 		    c->poll_ms == 0 || c->poll_ms > MQ_POLL_MAX_MS)
+			return -1;
+		return 0;
+	}
+	if (strcmp(k, "host_timeout") == 0) {
+		/*
+		 * 0: hosts are never judged silent.  Less than 3 s would be
+		 * shorter than a heartbeat's refresh (every second at least)
+		 * plus the attribute caches of network file systems.
+		 */
+		if (mq_parse_duration(v, &c->host_timeout_ms) < 0 ||
+		    (c->host_timeout_ms > 0 && c->host_timeout_ms < 3000) ||
+		    c->host_timeout_ms > MQ_POLL_MAX_MS * 24)
 			return -1;
 		return 0;
 	}
@@ -225,7 +238,8 @@ static const char default_config[] =
     "overflow = refuse    # when full: refuse, or drop-oldest (to dead/)\n"
     "min_free = 0         # refuse puts below this free space (64M, 5%)\n"
     "coalesce = waiting   # a put's key (-K) matches: waiting, or claimed too\n"
-    "poll = 1s            # on NFS, GlusterFS...: look for others' puts this often\n"
+    "poll = 100ms         # on NFS, GlusterFS...: look for others' puts this often\n"
+    "host_timeout = 30s   # a host silent this long: its claims come back\n"
     "end_retention = 1d   # how long ends/ keeps how messages ended; 0: forever\n"
     "record_ends = no     # yes: record every end, not only those waited for\n";
 

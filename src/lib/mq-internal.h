@@ -101,8 +101,11 @@ mq_soonest(long long *due, long long at)
 /* claim.c */
 pid_t mq_owner_pid(const char *owner);
 int mq_owner_dead(const char *owner);
-int mq_claim_expired(const struct stat *, const struct mq_name *,
-    long long now, long long *due);
+#define MQ_EXPIRED_DEADLINE 1	/* mq_claim_expired: its deadline passed */
+#define MQ_EXPIRED_OWNER 2	/* its owner, of this host, is dead */
+#define MQ_EXPIRED_HOST 3	/* its owner's host fell silent (host.c) */
+int mq_claim_expired(struct mq_queue *, const struct stat *,
+    const struct mq_name *, long long now, long long *due);
 void mq_linked(struct mq_queue *, enum mq_dir, const char *name,
     const struct stat *, long long now);
 int mq_claim_skipped(struct mq_queue *, size_t got);
@@ -136,6 +139,12 @@ void mq_scan_sort_tail(struct mq_scan *, size_t m);
 int mq_hint_create(struct mq_queue *, const char *tmp, long long now);
 void mq_hint_commit(struct mq_queue *, int fd, int ok, const char *tmp,
     const char *name);
+
+/* host.c */
+long long mq_host_every(long long timeout_ms);
+long long mq_host_silent_at(struct mq_queue *, const char *owner,
+    long long now);
+void mq_host_forget(struct mq_queue *);
 
 /* sweep.c: a note of the last look at all of cur/ */
 #define MQ_CUR_NOTE_MS 1000	/* how long claimers trust it */

@@ -111,6 +111,7 @@ reap_cur(struct mq_queue *q, struct mq_reaper *r, const char *name,
 	struct mq_name n;
 	struct stat st;
 	pid_t pid;
+	int why;
 
 	if (!entry(q, r, MQ_CUR, name, &st))
 		return;
@@ -126,18 +127,19 @@ reap_cur(struct mq_queue *q, struct mq_reaper *r, const char *name,
 			q->skipped(q, MQ_CUR, name, "unsafe name");
 		return;
 	}
-	if (!mq_claim_expired(&st, &n, now, &r->due)) {
+	if ((why = mq_claim_expired(q, &st, &n, now, &r->due)) == 0) {
 		if (r->owner && (pid = mq_owner_pid(n.owner)) > 0)
 			r->owner(r, pid);
 		return;
 	}
 	/* A dry run writes nothing, not even the clock's probe. */
-	if (!r->dryrun && mq_mtime_ms(&st) <= now &&
+	if (!r->dryrun && why != MQ_EXPIRED_OWNER &&
 	    !mq_clock_ok(q, MQ_CUR, name))
 		return;
 	mq_fate(&q->cfg, &n, MQ_EV_EXPIRED, now, &v);
 	judge(q, r, MQ_CUR, name, &n, &v, v.fate != MQ_FATE_RETURN ? NULL :
-	    mq_mtime_ms(&st) <= now ? "claim expired" : "owner dead");
+	    why == MQ_EXPIRED_DEADLINE ? "claim expired" :
+	    why == MQ_EXPIRED_HOST ? "host silent" : "owner dead");
 }
 
 /* The TTL is in the name: no stat at all for a million waiting messages. */

@@ -61,6 +61,23 @@ mq_tool_error(struct mq_queue *q, const char *what)
 	return mq_exitcode(e);
 }
 
+/*
+ * A daemon's fault of the file system (fault.c), said once when it begins
+ * and once when the queue answers again.
+ */
+void
+mq_tool_fault(struct mq_queue *q, const struct mq_fault *f)
+{
+	long long t = mq_now_ms() - f->since;
+
+	if (f->err)
+		warnx("%s%s%s: %s (retrying)", q->path, f->obj[0] ? "/" : "",
+		    f->obj, strerror(f->err));
+	else
+		warnx("%s: answers again after %lld.%01lld s%s", q->path,
+		    t / 1000, t % 1000 / 100, f->reopened ? ", reopened" : "");
+}
+
 void
 mq_tool_skipped(struct mq_queue *q, enum mq_dir dir, const char *name,
     const char *why)

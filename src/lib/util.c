@@ -121,6 +121,10 @@ mq_exitcode(int err)
 	case ENOSPC: case EDQUOT: case EIO: case EAGAIN: case ENOMEM:
 	case EMFILE: case ENFILE: case EINTR: case ETIMEDOUT: case EBUSY:
 	case ENOLCK: case ESTALE:
+	/* A network file system's server away for a while (GlusterFS). */
+	case ENOTCONN: case ECONNABORTED: case ECONNRESET: case ECONNREFUSED:
+	case EHOSTDOWN: case EHOSTUNREACH: case ENETDOWN: case ENETUNREACH:
+	case ENOLINK: case EREMOTEIO:
 		return MQ_EXIT_TEMP;
 	default:
 		return MQ_EXIT_PERM;
