@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # A crashed or frozen host's claims go to the others when its heartbeat
 # ages past host_timeout, on the real shared file system of the cluster
-# tests (tests/cluster/fs.sh: GlusterFS by default, CLUSTER_FS picks),
+# tests (tests/cluster/fs.sh: GlusterFS by default, CLUSTER_FS picks;
+# make check runs it on both),
 # mounted twice, one mount per namespaced host (gl_host); and the volume's
 # bricks killed and restarted under a worker pool (GlusterFS only).  What
 # each test prints on fd 3 are its figures.  LIVENESS_ROUNDS (make

@@ -64,8 +64,8 @@ mq_owner_dead(const char *owner)
 /*
  * Has the claim st/n in cur/ expired: its deadline passed, its owner known
  * dead, or its owner's host silent (host.c: as if its deadline were when
- * the host fell silent), and in each case its rename MQ_SETTLE_MS old (see
- * above)?  Returns MQ_EXPIRED_* (0: not expired); the times of the first
+ * the host fell silent), and in the first two cases its rename
+ * MQ_SETTLE_MS old (see above)?  Returns MQ_EXPIRED_* (0: not expired); the times of the first
  * and the last were read against our clock, which the caller checks
  * (mq_clock_ok).  If not, *due is lowered to when it will have, as far as
  * times tell (an owner's death cannot be timed).
@@ -86,7 +86,16 @@ mq_claim_expired(struct mq_queue *q, const struct stat *st,
 	}
 	if (mt > now && mq_owner_dead(n->owner))
 		why = MQ_EXPIRED_OWNER;
-	if (mt <= now || why == MQ_EXPIRED_OWNER)
+	/*
+	 * A silent host's claim needs no settle: it was renamed while its
+	 * host lived, which kept its heartbeat within a third of
+	 * host_timeout (3 s at least), so at least 2 s before now.  And where
+	 * the ctime is no rename's time (CephFS raises it to the deadline:
+	 * mq(7)), a settle would keep it to its deadline.
+	 */
+	if (why == MQ_EXPIRED_HOST)
+		at = mt;
+	else if (mt <= now || why == MQ_EXPIRED_OWNER)
 		at = ct;
 	else
 		at = mt > ct ? mt : ct;
