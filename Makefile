@@ -186,12 +186,16 @@ clean-fuzz:
 # Issue 25: once on each file system (CLUSTER_FS: GlusterFS, CephFS);
 # make check runs them on GlusterFS with the rest, then on CephFS.  A
 # cluster test file is one whose setup calls fs_up (tests/cluster/fs.sh).
+# Issue 21: tests/liveness.bats, hosts' heartbeats and storage faults,
+# three rounds of the crash and of the brick faults (GlusterFS's).
 CLUSTER_N ?= 500
+LIVENESS_ROUNDS ?= 3
 CLUSTER_FSES ?= glusterfs cephfs
 CLUSTER_BATS = $(shell grep -l '^[[:space:]]*fs_up ' tests/*.bats)
 check-cluster: deps all
 	for fs in $(CLUSTER_FSES); do \
 		CLUSTER_FS=$$fs CLUSTER_N=$(CLUSTER_N) \
+		LIVENESS_ROUNDS=$(LIVENESS_ROUNDS) \
 		    prove -v -e bats $(CLUSTER_BATS) || exit 1; done
 
 .PHONY: check-cluster

@@ -12,6 +12,9 @@
 #     one at a time) until mqwatch on hostA prints its claim, from the
 #     start of mqput; on the shared file systems by polling (the queue's
 #     poll), on local ext4 by inotify.
+#   recovery FS HOST_TIMEOUT p50 max (s) of RECOVERY runs (issue 21):
+#     hostA holds 20 claims of 10 minutes under mqwatch -j 20 and is
+#     killed whole; from the kill until hostB's mqwatch has begun all 20.
 #   idle FS POLL: what an mqwatch waiting on an empty queue costs for
 #     IDLE_S seconds: its CPU and system calls per second, and the CPU of
 #     the file system's client (the FUSE daemon of its mount) and servers
@@ -33,6 +36,7 @@ N=${CLUSTER_BENCH_N:-1000}
 RUNS=${CLUSTER_BENCH_RUNS:-3}
 PUSH=${CLUSTER_BENCH_PUSH:-50}
 IDLE_S=${CLUSTER_BENCH_IDLE:-10}
+RECOVERY=${CLUSTER_BENCH_RECOVERY:-5}
 FSES=${CLUSTER_BENCH_FS:-glusterfs cephfs}
 
 W=$(mktemp -d /tmp/mqcluster.XXXXXX)
@@ -146,6 +150,24 @@ idle() {
 	rm -rf "$q"
 }
 
+# recovery QA QB: seconds from hostA's kill until hostB began all its 20.
+recovery() {
+	local qa=$1 qb=$2 a t0
+	rm -rf "$qa" "$W/began" "$W/held"
+	mqput -c -l "$qa" </dev/null
+	printf 'keep_done = no\nhost_timeout = 5s\n' >>"$qa/config"
+	seq 20 | mqput -l -q "$qa"
+	gl_host hostA "mqwatch -j 20 -t 10m $qa -- sh -c 'echo >>$W/held; exec sleep 1000'" 2>/dev/null &
+	a=$!
+	gl_wait 60 sh -c "[ \$(cat $W/held 2>/dev/null | wc -l) -ge 20 ]"
+	gl_host_kill "$a"
+	t0=$(date +%s%N)
+	wait "$a" 2>/dev/null
+	gl_host hostB "mqwatch -j 20 -n 20 -t 1m $qb -- sh -c 'date +%s%N >>$W/began'"
+	sort -n "$W/began" | tail -n 1 | awk -v t0="$t0" '{ printf "%.2f\n", ($1 - t0) / 1e9 }'
+	rm -rf "$qa"
+}
+
 # pids_of PATTERN: the processes whose command line matches, as one line.
 pids_of() {
 	pgrep -f -- "$1" | tr '\n' ' '
@@ -188,6 +210,9 @@ for fs in $FSES; do
 	for p in 1s 100ms; do
 		echo "push $fs $p $(push "$fs" "$d/m1/p" "$d/m2/p" "$p")"
 	done
+	r=$(for i in $(seq "$RECOVERY"); do recovery "$d/m1/r" "$d/m2/r"; done |
+	    sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)], a[NR] }')
+	echo "recovery $fs host_timeout=5s p50 max (s, of $RECOVERY) $r"
 	echo "idle $fs 100ms $(idle "$fs" "$d/m1/i" 100ms "$client" "$servers")"
 	fs_down "$d"
 done

@@ -124,16 +124,70 @@ print_claim(struct out *o, struct mq_queue *q, const struct mq_claim *c,
 }
 
 /*
+ * While waiting, this host keeps its heartbeat (host.c); one that cannot
+ * be written for good is said once and given up.
+ */
+static void
+host_beat(struct mq_queue *q)
+{
+	if (mq_host_beat(q, mq_now_ms()) == 0 ||
+	    mq_exitcode(errno) == MQ_EXIT_TEMP)
+		return; /* a fault: the claim meets it too */
+	mq_tool_error(q, "no heartbeat");
+	q->host_beat = -1;
+}
+
+/*
+ * A claim failed while waiting: a temporary failure is a fault of the file
+ * system (fault.c), said once and waited out until the wait ends; then, or
+ * for any other failure, the exit.  The watch is renewed with the queue.
+ */
+static void
+fault(struct mq_queue *q, struct mq_fault *f, struct mq_watch **w,
+    long long until)
+{
+	switch (mq_fault_begin(f, q, errno, mq_now_ms())) {
+	case -1:
+		exit(mq_tool_error(q, NULL));
+	case 1:
+		mq_tool_fault(q, f);
+	}
+	for (;;) {
+		if (mq_now_ms() >= until) {
+			errno = f->err;
+			strlcpy(q->errobj, f->obj, sizeof(q->errobj));
+			exit(mq_tool_error(q, NULL));
+		}
+		mq_watch_wait(*w, f->next < until ? f->next : until);
+		switch (mq_fault_retry(f, q, mq_now_ms())) {
+		case -1:
+			exit(mq_tool_error(q, NULL));
+		case 1:
+			mq_tool_fault(q, f);
+			if (f->reopened) {
+				mq_watch_close(*w);
+				if ((*w = mq_watch_open(q, MQ_WATCH_BRIEF)) ==
+				    NULL)
+					err(MQ_EXIT_TEMP, "watch");
+			}
+			return;
+		}
+	}
+}
+
+/*
  * Claim up to count; with wait > 0, wait for a message until then, woken
  * by dnotify (the watch is opened before the first scan) and by a timer
- * for delayed messages and expiring claims.  Returns how many, or exits;
- * the watch (*wp) is left for the caller to close once the claims are
- * handed over: the consumer waits for no teardown.
+ * for delayed messages, expiring claims and this host's heartbeat.
+ * Returns how many, or exits; the watch (*wp) is left for the caller to
+ * close once the claims are handed over: the consumer waits for no
+ * teardown.
  */
 static size_t
 claim(struct mq_queue *q, struct mq_claim *c, size_t count,
     long long timeout, pid_t owner, long long wait, struct mq_watch **wp)
 {
+	struct mq_fault f = { .err = 0 };
 	struct mq_watch *w = NULL;
 	long long until = 0, next;
 	size_t n;
@@ -145,10 +199,18 @@ claim(struct mq_queue *q, struct mq_claim *c, size_t count,
 			err(MQ_EXIT_TEMP, "watch");
 	}
 	for (;;) {
-		if (mq_claim(q, count, timeout, owner, c, &n, &next) < 0)
-			exit(mq_tool_error(q, NULL));
+		if (w != NULL)
+			host_beat(q);
+		if (mq_claim(q, count, timeout, owner, c, &n, &next) < 0) {
+			if (w == NULL)
+				exit(mq_tool_error(q, NULL));
+			fault(q, &f, &w, until);
+			continue;
+		}
 		if (n > 0 || wait == 0 || mq_now_ms() >= until)
 			break;
+		if (q->host_beat > 0 && (next == 0 || q->host_beat < next))
+			next = q->host_beat;
 		if (mq_watch_wait(w, next && next < until ? next : until) < 0 &&
 		    errno != EINTR)
 			err(MQ_EXIT_TEMP, "%s: wait", q->path);
@@ -277,6 +339,7 @@ main(int argc, char *argv[])
 	else
 		rc = handout(&q, c, n, body, eol);
 	mq_watch_close(w);
+	mq_host_leave(&q);
 	free(c);
 	mq_close(&q);
 	return rc;

@@ -5,8 +5,9 @@
  *	mqstat -l [-j] [-o file] [-s state[,state ...]] queue ...
  *
  * Counts by state, the age of the oldest visible message and of the oldest
- * claim, the dead letters by reason and a histogram of the waiting
- * messages' ages in qshape's buckets (the library's mq_stat, stat.c); or,
+ * claim, the dead letters by reason, a histogram of the waiting messages'
+ * ages in qshape's buckets (the library's mq_stat, stat.c) and the hosts
+ * with their heartbeats and the claims they hold (host.c); or,
  * with -l, every message (mq_peek).  Nothing is claimed, locked or changed.
  * Output is a table, JSON lines (-j), or the Prometheus text format (-p);
  * with -o it replaces file atomically (a temporary file in the same
@@ -33,6 +34,8 @@ struct qstat {
 	char *path;
 	int ok;
 	struct mq_stats s;
+	struct mq_host *hosts;	/* that keep heartbeats or hold claims */
+	size_t nhosts;
 };
 
 static enum fmt fmt = TABLE;
@@ -205,6 +208,35 @@ table_notes(void)
 	}
 }
 
+/* A host as a word: alive, silent, or none (no heartbeat kept). */
+static const char *
+host_state(const struct mq_host *h)
+{
+	return h->beat == 0 ? "none" : h->silent ? "silent" : "alive";
+}
+
+/* The hosts of the queues: their heartbeats and the claims they hold. */
+static void
+table_hosts(void)
+{
+	const struct mq_host *h;
+	size_t i, j;
+	int any = 0;
+
+	for (i = 0; i < nq; i++)
+		for (j = 0; qs[i].ok && j < qs[i].nhosts; j++) {
+			h = &qs[i].hosts[j];
+			if (!any++)
+				fprintf(out, "\nhosts\n%-12s %-16s %-12s %6s "
+				    "%6s %7s\n", "queue", "host", "tag",
+				    "state", "beat", "claims");
+			name_col(qs[i].path);
+			fprintf(out, " %-16s %-12s %6s %6s %7llu\n",
+			    h->name[0] ? h->name : "-", h->tag,
+			    host_state(h), human(age_s(h->beat)), h->claims);
+		}
+}
+
 static void
 jage(const char *key, long long t)
 {
@@ -240,8 +272,21 @@ json(const struct qstat *q)
 	for (b = 0; b < MQ_AGE_BUCKETS - 1; b++)
 		fprintf(out, "%s\"%lld\":%llu", b ? "," : "",
 		    mq_age_bounds[b] / 60, s->age[b]);
-	fprintf(out, ",\"%lld+\":%llu}}\n",
+	fprintf(out, ",\"%lld+\":%llu}",
 	    mq_age_bounds[MQ_AGE_BUCKETS - 2] / 60, s->age[MQ_AGE_BUCKETS - 1]);
+	fputs(",\"hosts\":[", out);
+	for (j = 0; j < q->nhosts; j++) {
+		fprintf(out, "%s{\"tag\":\"%s\",\"name\":", j ? "," : "",
+		    q->hosts[j].tag);
+		if (q->hosts[j].name[0])
+			jstr(q->hosts[j].name);
+		else
+			fputs("null", out);
+		fprintf(out, ",\"state\":\"%s\"", host_state(&q->hosts[j]));
+		jage("heartbeat_age", q->hosts[j].beat);
+		fprintf(out, ",\"claims\":%llu}", q->hosts[j].claims);
+	}
+	fputs("]}\n", out);
 }
 
 static void
@@ -302,6 +347,47 @@ prom_ages(void)
 	}
 }
 
+static void
+phost(const char *name, const struct qstat *q, const struct mq_host *h)
+{
+	pstart(name, q);
+	fprintf(out, ",tag=\"%s\",host=\"", h->tag);
+	plabel(h->name);
+	putc('"', out);
+}
+
+static void
+prom_hosts(void)
+{
+	const struct mq_host *h;
+	size_t i, j;
+
+	family("mq_host_alive", "gauge", "1 while the host's heartbeat is "
+	    "younger than host_timeout, else 0 (none kept: 0).");
+	for (i = 0; i < nq; i++)
+		for (j = 0; qs[i].ok && j < qs[i].nhosts; j++) {
+			h = &qs[i].hosts[j];
+			phost("mq_host_alive", &qs[i], h);
+			fprintf(out, "} %d\n", h->beat > 0 && !h->silent);
+		}
+	family("mq_host_heartbeat_age_seconds", "gauge",
+	    "Age of the host's heartbeat (hosts that keep one).");
+	for (i = 0; i < nq; i++)
+		for (j = 0; qs[i].ok && j < qs[i].nhosts; j++) {
+			h = &qs[i].hosts[j];
+			if (h->beat == 0)
+				continue;
+			phost("mq_host_heartbeat_age_seconds", &qs[i], h);
+			fprintf(out, "} %.3f\n", age_s(h->beat));
+		}
+	family("mq_host_claims", "gauge", "Claims the host holds.");
+	for (i = 0; i < nq; i++)
+		for (j = 0; qs[i].ok && j < qs[i].nhosts; j++) {
+			phost("mq_host_claims", &qs[i], &qs[i].hosts[j]);
+			fprintf(out, "} %llu\n", qs[i].hosts[j].claims);
+		}
+}
+
 /* Every family once, every queue in it: the text format wants them so. */
 static void
 prom(void)
@@ -348,6 +434,7 @@ prom(void)
 			    qs[i].s.dead[j].reason, qs[i].s.dead[j].n);
 		}
 	prom_ages();
+	prom_hosts();
 }
 
 /* Epoch milliseconds as ISO 8601 UTC, for people. */
@@ -442,8 +529,8 @@ queue(const char *arg)
 	q.skipped = mq_tool_skipped;
 	if (lflag)
 		r = mq_peek(&q, now, listed, path);
-	else
-		r = mq_stat(&q, now, &qp->s);
+	else if ((r = mq_stat(&q, now, &qp->s)) == 0)
+		r = mq_hosts(&q, now, &qp->hosts, &qp->nhosts);
 	if (r < 0 && q.errobj[0] == '\0' && ferror(out)) {
 		warn("%s", ofile ? ofile : "stdout");
 		mq_tool_tally(MQ_EXIT_TEMP);
@@ -552,6 +639,7 @@ main(int argc, char *argv[])
 		table_counts();
 		table_ages();
 		table_notes();
+		table_hosts();
 	}
 	else if (!lflag && fmt == PROM)
 		prom();
@@ -562,6 +650,7 @@ main(int argc, char *argv[])
 	close_out();
 	for (i = 0; i < nq; i++) {
 		mq_stat_free(&qs[i].s);
+		free(qs[i].hosts);
 		free(qs[i].path);
 	}
 	free(qs);

@@ -76,6 +76,7 @@ struct watch {
 
 	struct mq_walk walk;
 	struct mq_watch *w;
+	struct mq_fault fault;	/* the file system failing for a while */
 	int sfd;		/* signalfd */
 	struct job *jobs;
 	struct pollfd *pfd;	/* the loop's 3 + one per exec pending */
@@ -122,7 +123,25 @@ stop(struct watch *W, int code)
 	W->stoprc = mq_exit_worse(W->stoprc, code);
 }
 
-/* An error of the spool is the end: stop the way SIGTERM does. */
+/*
+ * An error of the spool: a temporary one is a fault of the file system to
+ * ride out (fault.c: said once, no claims until the queue answers again);
+ * any other is the end: stop the way SIGTERM does.
+ */
+static void
+claim_error(struct watch *W)
+{
+	switch (mq_fault_begin(&W->fault, &W->q, errno, mq_now_ms())) {
+	case 1:
+		mq_tool_fault(&W->q, &W->fault);
+		/* FALLTHROUGH */
+	case 0:
+		return;
+	}
+	stop(W, mq_tool_error(&W->q, NULL));
+}
+
+/* An error of an operation on a claim: ESTALE, the claim moved on. */
 static void
 spool_error(struct watch *W)
 {
@@ -130,7 +149,50 @@ spool_error(struct watch *W)
 		mq_tool_error(&W->q, "claim moved on");
 		return;
 	}
-	stop(W, mq_tool_error(&W->q, NULL));
+	claim_error(W);
+}
+
+/*
+ * In a fault, once its time has come: does the queue answer again?  A
+ * queue opened anew needs a new watch and a new scan.
+ */
+static void
+recover(struct watch *W)
+{
+	switch (mq_fault_retry(&W->fault, &W->q, mq_now_ms())) {
+	case 0:
+		return;
+	case -1:
+		stop(W, mq_tool_error(&W->q, NULL));
+		return;
+	}
+	mq_tool_fault(&W->q, &W->fault);
+	if (!W->fault.reopened)
+		return;
+	W->walk.stale = 1;
+	mq_watch_close(W->w);
+	if ((W->w = mq_watch_open(&W->q, W->polling ? MQ_WATCH_POLL : 0)) ==
+	    NULL)
+		err(MQ_EXIT_TEMP, "inotify");
+	W->walk.watched = mq_watch_fd(W->w) >= 0;
+}
+
+/*
+ * This host's heartbeat (host.c).  One that cannot be written for good
+ * (hosts/ not ours to write) is said once and given up: this host's
+ * claims then live by their deadlines alone.
+ */
+static void
+host_beat(struct watch *W)
+{
+	if (mq_host_beat(&W->q, mq_now_ms()) == 0)
+		return;
+	if (mq_exitcode(errno) == MQ_EXIT_TEMP) {
+		claim_error(W);
+		return;
+	}
+	mq_tool_error(&W->q, "no heartbeat");
+	W->q.host_beat = -1;
 }
 
 /* A handler's environment: where its message is and what it is. */
@@ -339,6 +401,8 @@ heartbeat(struct watch *W, struct job *j, long long now)
 	if (mq_extend(&W->q, j->c.name, W->timeout) < 0) {
 		if (errno == ESTALE)
 			j->lost = 1;
+		else /* a fault: try again soon, the deadline runs */
+			j->beat = now + 1000000;
 		spool_error(W);
 	}
 }
@@ -392,7 +456,7 @@ claim_jobs(struct watch *W)
 	}
 	if (mq_walk_claim(&W->q, &W->walk, free, W->timeout, getpid(), c, &n,
 	    &W->due) < 0) {
-		spool_error(W);
+		claim_error(W);
 		return;
 	}
 	mq_rate_spend(&W->rate, now_us(), n);
@@ -432,7 +496,7 @@ claim_line(struct watch *W)
 	}
 	if (mq_walk_claim(&W->q, &W->walk, 1, W->timeout, 0, &W->pend.c, &n,
 	    &W->due) < 0) {
-		spool_error(W);
+		claim_error(W);
 		return;
 	}
 	mq_rate_spend(&W->rate, now_us(), n);
@@ -546,12 +610,19 @@ work(struct watch *W)
 	W->more = 0;
 	/* The reader took the last line?  Then the next claim goes now. */
 	check_taken(W, now_us());
-	if (!W->stopping && W->cmd != NULL)
+	if (W->fault.err)
+		recover(W);
+	host_beat(W);
+	if (W->stopping || W->fault.err)
+		; /* no claims */
+	else if (W->cmd != NULL)
 		claim_jobs(W);
-	else if (!W->stopping && !W->pend.pid)
+	else if (!W->pend.pid)
 		claim_line(W);
 	now = now_us();
-	if (W->handed != before || W->running > 0 || W->pend.pid)
+	/* A fault is no idleness: nothing could be claimed. */
+	if (W->handed != before || W->running > 0 || W->pend.pid ||
+	    W->fault.err)
 		W->idle_since = now;
 	for (i = 0; i < W->njobs; i++)
 		if (W->jobs[i].pid > 0)
@@ -560,8 +631,8 @@ work(struct watch *W)
 		heartbeat(W, &W->pend, now);
 	if (W->stopping)
 		release_pending(W);
-	if (mq_sync(&W->q) < 0)
-		stop(W, mq_tool_error(&W->q, NULL));
+	if (!W->fault.err && mq_sync(&W->q) < 0)
+		claim_error(W);
 }
 
 /* Is the loop over: stopped and drained, -n count reached, idle? */
@@ -611,6 +682,9 @@ next_deadline(struct watch *W, long long now, int *listen)
 		mq_soonest(&wake, W->due * 1000);
 	if (*listen && mq_watch_fd(W->w) < 0)
 		mq_soonest(&wake, now + W->q.cfg.poll_ms * 1000);
+	mq_soonest(&wake, W->q.host_beat * 1000);
+	if (W->fault.err)
+		mq_soonest(&wake, W->fault.next * 1000);
 	if (W->stopping)
 		mq_soonest(&wake, W->stop_at);
 	if (W->idle > 0 && W->running == 0 && !W->pend.pid)
@@ -802,6 +876,7 @@ main(int argc, char *argv[])
 	free(W.pfd);
 	if (mq_sync(&W.q) < 0)
 		W.stoprc = mq_tool_error(&W.q, NULL);
+	mq_host_leave(&W.q);
 	mq_close(&W.q);
 	return W.stoprc;
 }

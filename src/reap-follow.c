@@ -22,6 +22,7 @@
 
 #define MAXSLEEP_MS (10 * 60 * 1000)
 #define BUSY_MS 1000		/* retry of a queue locked by another */
+#define POLL_MIN_MS 1000	/* see pass() */
 
 
 static void
@@ -78,27 +79,85 @@ forget_owners(struct reap *rp)
 	rp->unwatched = 0;
 }
 
+/*
+ * In a fault of the file system (fault.c): does the queue answer again?
+ * 1 if so (a queue opened anew gets a new watch), 0 if not yet.
+ */
+static int
+recovered(struct reap *rp, long long now)
+{
+	switch (mq_fault_retry(&rp->fault, &rp->q, now)) {
+	case 0:
+		return 0;
+	case -1:
+		/* Gone for good: said, and looked for again later. */
+		mq_tool_tally(mq_tool_error(&rp->q, NULL));
+		rp->fault.err = 0;
+		return 0;
+	}
+	mq_tool_fault(&rp->q, &rp->fault);
+	if (rp->fault.reopened) {
+		mq_watch_close(rp->w);
+		if ((rp->w = mq_watch_open(&rp->q, MQ_WATCH_CUR)) == NULL)
+			err(MQ_EXIT_TEMP, NULL);
+	}
+	return 1;
+}
+
+/*
+ * This host's heartbeat (host.c), when due; one that cannot be written for
+ * good is said once and given up.
+ */
+static void
+host_beat(struct reap *rp, long long now)
+{
+	if (rp->q.host_beat < 0 || rp->q.host_beat > now ||
+	    mq_host_beat(&rp->q, now) == 0)
+		return;
+	if (mq_exitcode(errno) == MQ_EXIT_TEMP) {
+		reap_failed(rp);
+		return;
+	}
+	mq_tool_tally(mq_tool_error(&rp->q, "no heartbeat"));
+	rp->q.host_beat = -1;
+}
+
 /* A pass, and when the next one is. */
 static void
 pass(struct reap *rp)
 {
-	long long now = mq_now_ms();
+	long long now = mq_now_ms(), poll;
 
+	if (rp->fault.err && !recovered(rp, now)) {
+		rp->next = rp->fault.next;
+		return;
+	}
 	forget_owners(rp);
 	reap(rp);
 	rp->took = mq_now_ms() - now;
 	now = mq_now_ms();
+	if (rp->fault.err) {
+		rp->next = rp->fault.next;
+		return;
+	}
 	if (rp->locked_out) {
 		rp->next = now + BUSY_MS;
 		return;
 	}
 	rp->next = now + MAXSLEEP_MS;
 	mq_soonest(&rp->next, rp->r.due);
-	/* Polling: never more than a quarter of the time in passes. */
-	if (rp->unwatched || mq_watch_fd(rp->w) < 0)
-		mq_soonest(&rp->next, now +
-		    (4 * rp->took > rp->q.cfg.poll_ms ? 4 * rp->took :
-		    rp->q.cfg.poll_ms));
+	/*
+	 * Polling: never more than a quarter of the time in passes, nor
+	 * more often than POLL_MIN_MS however short the queue's poll (made
+	 * for consumers waiting for other hosts' puts; claimers take back
+	 * expired claims themselves, a reaper is the backstop).
+	 */
+	if (rp->unwatched || mq_watch_fd(rp->w) < 0) {
+		poll = rp->q.cfg.poll_ms > POLL_MIN_MS ? rp->q.cfg.poll_ms :
+		    POLL_MIN_MS;
+		mq_soonest(&rp->next, now + (4 * rp->took > poll ?
+		    4 * rp->took : poll));
+	}
 }
 
 /* The descriptors to wait on; owner[k] is the queue of pfd[k]. */
@@ -111,6 +170,7 @@ gather(struct reap *rs, size_t nq, struct pollfd *pfd, size_t *owner,
 	*until = 0;
 	for (i = 0; i < nq; i++) {
 		mq_soonest(until, rs[i].next);
+		mq_soonest(until, rs[i].q.host_beat);
 		pfd[k].fd = mq_watch_fd(rs[i].w);
 		pfd[k].events = POLLIN;
 		owner[k++] = i;
@@ -151,6 +211,7 @@ close_all(struct reap *rs, size_t nq)
 	for (i = 0; i < nq; i++) {
 		mq_watch_close(rs[i].w);
 		forget_owners(&rs[i]);
+		mq_host_leave(&rs[i].q);
 		if (rs[i].lockfd >= 0)
 			close(rs[i].lockfd);
 		mq_close(&rs[i].q);
@@ -176,9 +237,11 @@ follow(struct reap *rs, size_t nq)
 	}
 	while (!gotstop) {
 		now = mq_now_ms();
-		for (i = 0; i < nq; i++)
+		for (i = 0; i < nq; i++) {
+			host_beat(&rs[i], now);
 			if (gothup || rs[i].next <= now)
 				pass(&rs[i]);
+		}
 		gothup = 0;
 		if (mq_tool_flush() < 0)
 			exit(MQ_EXIT_TEMP);

@@ -31,12 +31,30 @@ act(struct mq_reaper *r, const char *verb, enum mq_dir from, const char *name,
 	printf(" (%s)\n", why);
 }
 
+/*
+ * An error on a queue (errno, q->errobj): said and counted; but with -f a
+ * temporary one is a fault of the file system, said once and ridden out
+ * (fault.c, reap-follow.c).
+ */
+void
+reap_failed(struct reap *rp)
+{
+	if (fflag)
+		switch (mq_fault_begin(&rp->fault, &rp->q, errno,
+		    mq_now_ms())) {
+		case 1:
+			mq_tool_fault(&rp->q, &rp->fault);
+			/* FALLTHROUGH */
+		case 0:
+			return;
+		}
+	mq_tool_tally(mq_tool_error(&rp->q, NULL));
+}
+
 static void
 error(struct mq_reaper *r)
 {
-	struct reap *rp = r->ctx;
-
-	mq_tool_tally(mq_tool_error(&rp->q, NULL));
+	reap_failed(r->ctx);
 }
 
 void
@@ -101,7 +119,7 @@ reap(struct reap *rp)
 	rp->locked_out = 0;
 	if ((l = lock(rp)) <= 0) {
 		if (l < 0)
-			mq_tool_tally(mq_tool_error(&rp->q, NULL));
+			reap_failed(rp);
 		rp->locked_out = l == 0;
 		/* -f retries every second: say it once. */
 		if (l == 0 && (vflag || nflag) && !was_out)
@@ -114,8 +132,13 @@ reap(struct reap *rp)
 	/* A long-running reaper follows edits of the settings. */
 	if (fflag && mq_config_read(rp->q.fd, &rp->q.cfg, err,
 	    sizeof(err)) < 0) {
-		warnx("%s/%s", rp->q.path, err);
-		mq_tool_tally(MQ_EXIT_PERM);
+		if (errno == EINVAL) {
+			warnx("%s/%s", rp->q.path, err);
+			mq_tool_tally(MQ_EXIT_PERM);
+		} else {
+			strlcpy(rp->q.errobj, "config", sizeof(rp->q.errobj));
+			reap_failed(rp);
+		}
 	} else
 		mq_reap(&rp->q, &rp->r, mq_now_ms());
 	if (!nflag)

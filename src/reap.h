@@ -27,6 +27,7 @@ struct reap {
 	int unwatched;		/* -f: owners alive without a pidfd */
 	pid_t seen[MAXPIDFD * 4];
 	size_t nseen;
+	struct mq_fault fault;	/* -f: the file system failing for a while */
 };
 
 extern int fflag, nflag, sflag, vflag, wflag;
@@ -34,6 +35,7 @@ extern volatile sig_atomic_t gotstop, gothup;
 
 /* reap-pass.c */
 void reap_init(struct reap *);
+void reap_failed(struct reap *);
 void reap(struct reap *);
 
 /* reap-follow.c */

@@ -18,24 +18,16 @@
 #include "tool.h"
 
 /*
- * Temporary failures are the ones that may go away by themselves: a full
- * disk, an I/O error, a lack of memory or descriptors, a lock held by
- * another process.  Everything else needs a person.
+ * The exit status for errno err: a stale claim (ESTALE, the library's word
+ * for a claim that moved on: lease.c) is 3; a failure that may go away by
+ * itself (mq_transient) is temporary; everything else needs a person.
  */
 int
 mq_exitcode(int err)
 {
-	switch (err) {
-	case ENOSPC: case EDQUOT: case EIO: case EAGAIN: case ENOMEM:
-	case EMFILE: case ENFILE: case EINTR: case ETIMEDOUT: case EBUSY:
-	case ENOLCK:
-		return MQ_EXIT_TEMP;
-	case ESTALE:
-		/* The library's word for a claim that moved on (lease.c). */
+	if (err == ESTALE)
 		return MQ_EXIT_STALE;
-	default:
-		return MQ_EXIT_PERM;
-	}
+	return mq_transient(err) ? MQ_EXIT_TEMP : MQ_EXIT_PERM;
 }
 
 /* Trailing slashes off, so printed paths read "q/cur/NAME". */
@@ -80,6 +72,23 @@ mq_tool_error(struct mq_queue *q, const char *what)
 		warnx("%s: %s%s%s", q->path, what ? what : "", what ? ": " : "",
 		    strerror(e));
 	return mq_exitcode(e);
+}
+
+/*
+ * A daemon's fault of the file system (fault.c), said once when it begins
+ * and once when the queue answers again.
+ */
+void
+mq_tool_fault(struct mq_queue *q, const struct mq_fault *f)
+{
+	long long t = mq_now_ms() - f->since;
+
+	if (f->err)
+		warnx("%s%s%s: %s (retrying)", q->path, f->obj[0] ? "/" : "",
+		    f->obj, strerror(f->err));
+	else
+		warnx("%s: answers again after %lld.%01lld s%s", q->path,
+		    t / 1000, t % 1000 / 100, f->reopened ? ", reopened" : "");
 }
 
 void

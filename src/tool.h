@@ -40,6 +40,7 @@ int mq_tool_open_error(struct mq_queue *, const char *path);
 int mq_tool_error(struct mq_queue *, const char *what);
 void mq_tool_skipped(struct mq_queue *, enum mq_dir, const char *,
     const char *);
+void mq_tool_fault(struct mq_queue *, const struct mq_fault *);
 int mq_tool_flush(void);
 int mq_tool_admin_options(int, char **, struct mq_admin *, int *verbose,
     const char *verb, void (*usage)(void));

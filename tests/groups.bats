@@ -359,3 +359,17 @@ SH
 	[[ $(ls q/dead) == *,d1,gg,rmaxdeliveries ]]
 	[ "$(mqget -b q)" = two ]
 }
+
+@test "a waiting consumer gets the group's next message as soon as the head is acknowledged" {
+	mkq q
+	echo one | mqput -G g q >/dev/null
+	echo two | mqput -G g q >/dev/null
+	c=$(mqget q)
+	mqget -w 30s q >got 3>&- &
+	w=$!
+	# Its watch is set (mqget -w: dnotify, signalfd) before the ack.
+	until_ok has_fd "$w" signalfd
+	mqack "$c"
+	wait "$w"
+	[ "$(cat "$(cat got)")" = two ]
+}

@@ -92,3 +92,132 @@ settled() {
 	sed -i 's/^poll = 0$/poll = 2h/' q/config
 	run -100 mqget q
 }
+
+# host_kill PID: PID from $! after "host ... &": SIGKILL to the host's pid
+# 1 (unshare's child) takes every process of the host with it.
+host_kill() {
+	. "$BATS_TEST_DIRNAME/cluster/gluster.sh"
+	gl_host_kill "$1"
+	wait "$1" 2>/dev/null || true
+}
+
+# hostA_holds Q N: hostA, in the background, runs mqwatch -j N on Q with
+# handlers that never end, once it holds N claims; $hostA is its pid.
+hostA_holds() {
+	host hostA "mqwatch -j $2 -t 10m $1 -- sh -c 'exec sleep 1000'" \
+	    3>&- 2>hostA.err &
+	hostA=$!
+	until_ok holding "$1" "$2"
+}
+
+# holding Q N: Q has N claims.
+holding() {
+	[ "$(count "$1/cur")" -eq "$2" ]
+}
+
+teardown() {
+	[ -z "${hostA:-}" ] || host_kill "$hostA" 2>/dev/null || true
+}
+
+@test "mqwatch keeps its host's heartbeat in hosts/, named by its claims' tag and saying which are its; it goes when mqwatch stops" {
+	need_unshare
+	mkq q
+	put q >/dev/null
+	host hostA "mqwatch -n 1 q -- sh -c 'ls q/hosts >names; cat q/hosts/* >beat; echo \$MQ_PATH >claim'" 3>&-
+	tag=$(cat names)
+	[[ "$tag" =~ ^[0-9a-f]{12}$ ]]
+	grep -qx 'mqhost1' beat
+	grep -qx 'name hostA' beat
+	grep -qx "claims cur/\*,o$tag-\*" beat
+	grep -qx 'every 10000 ms' beat
+	[[ "$(cat claim)" == *",o$tag-"* ]]
+	# Stopped: gone, so that its host's other claims live by deadlines.
+	[ "$(count q/hosts)" -eq 0 ]
+}
+
+@test "a host name that is no safe word still gets a safe heartbeat: the tag names the file, the name is made safe" {
+	need_unshare
+	mkq q
+	put q >/dev/null
+	# hostname(1) refuses it; the kernel takes it.
+	unshare --uts --pid --fork --mount-proc sh -c 'printf "a/b:c d" \
+	    >/proc/sys/kernel/hostname && mqwatch -n 1 q -- sh -c \
+	    "cat q/hosts/* >beat; ls q/hosts >names"' 3>&-
+	[[ "$(cat names)" =~ ^[0-9a-f]{12}$ ]]
+	grep -qx "name a-b-c-d" beat
+}
+
+@test "a silent host's claim comes back at once to a claimer on another host, a live host's claim never" {
+	need_unshare
+	mkq q
+	echo 'host_timeout = 5s' >>q/config
+	put q >/dev/null
+	hostA_holds q 1
+	m=$(ls q/cur)
+	until_ok settled "q/cur/$m"
+	# hostA is alive: its heartbeat is fresh, its claim stays.
+	run -1 host hostB 'mqget q'
+	run -0 host hostB 'mqreap q'
+	[ -f "q/cur/$m" ]
+	host_kill "$hostA"
+	# hostA is gone, its heartbeat left behind; older than host_timeout.
+	# (The note of cur/ that hostB's first look left, trusted a second,
+	# knew the heartbeat's time before it was made older: it goes.)
+	touch -d '-6 seconds' q/hosts/*
+	rm q/.cur
+	run -0 host hostB 'mqget q'
+	[[ "$output" == */cur/"${m%%,*}",d2,* ]]
+	[ ! -e "q/cur/$m" ]
+}
+
+@test "mqreap on another host returns a silent host's claims, saying why; mqstat lists the host as silent with its claims" {
+	need_unshare
+	mkq q
+	echo 'host_timeout = 5s' >>q/config
+	for i in 1 2 3; do put q >/dev/null; done
+	hostA_holds q 3
+	tag=$(ls q/hosts)
+	run -0 mqstat q
+	[[ "$output" == *"hostA"*"$tag"*"alive"*" 3"* ]]
+	host_kill "$hostA"
+	touch -d '-6 seconds' q/hosts/*
+	run -0 mqstat -j q
+	[[ "$output" == *'"hosts":[{"tag":"'$tag'","name":"hostA","state":"silent","heartbeat_age":6.'*',"claims":3}]'* ]]
+	run -0 mqstat -p q
+	[[ "$output" == *"mq_host_alive{queue=\"q\",tag=\"$tag\",host=\"hostA\"} 0"* ]]
+	[[ "$output" == *"mq_host_claims{queue=\"q\",tag=\"$tag\",host=\"hostA\"} 3"* ]]
+	for f in q/cur/*; do until_ok settled "$f"; done
+	run -0 host hostB 'mqreap -v q'
+	[ "$(grep -c '(host silent)$' <<<"$output")" -eq 3 ]
+	[ "$(count q/new)" -eq 3 ]
+	[ "$(count q/cur)" -eq 0 ]
+}
+
+@test "a claimer whose clock runs ahead takes back no claim of a host that looks silent only by its clock" {
+	need_unshare
+	command -v faketime >/dev/null || skip "no faketime"
+	mkq q
+	put q >/dev/null
+	hostA_holds q 1
+	m=$(ls q/cur)
+	host_kill "$hostA"
+	# Its heartbeat 10 s old, host_timeout 30 s: alive, but by a clock
+	# three hours ahead long silent.  The clock check says no.
+	touch -d '-10 seconds' q/hosts/*
+	run -1 --separate-stderr ahead mqget q
+	[[ "$stderr" == *"$m: skipped: this host's clock is 10"[78]*" s ahead"* ]]
+	[ -f "q/cur/$m" ]
+}
+
+@test "host_timeout is a duration of 3 s or more, or 0 (never); a bad value is a config error naming the line" {
+	mkq q
+	put q >/dev/null
+	echo 'host_timeout = 0' >>q/config
+	run -0 mqget q
+	n=$(wc -l <q/config)
+	echo 'host_timeout = 2s' >>q/config
+	run -100 --separate-stderr mqget q
+	[[ "$stderr" == *"config:$((n + 1)): host_timeout: bad value"* ]]
+	sed -i 's/^host_timeout = 2s$/host_timeout = soon/' q/config
+	run -100 mqget q
+}

@@ -19,6 +19,7 @@
 /* How a setting's value is read. */
 enum kind {
 	DURATION,	/* "30s", "5m", "250ms" (mq_parse_duration) */
+	DURATION0,	/* a DURATION, or 0 (off) */
 	SIZE,		/* "10M" (mq_parse_size) */
 	COUNT,		/* a number */
 	WORDS,		/* one of two words: 0 and 1 */
@@ -59,6 +60,13 @@ static const struct setting {
 	{ "coalesce", WORDS, AT(coalesce_claimed), 0, 0,
 	    { "waiting", "claimed" }, 0 },
 	{ "poll", DURATION, AT(poll_ms), 1, MQ_POLL_MAX_MS, { 0 }, MQ_POLL_MS },
+	/*
+	 * 0: hosts are never judged silent.  Less than 3 s would be shorter
+	 * than a heartbeat's refresh (every second at least) plus the
+	 * attribute caches of network file systems.
+	 */
+	{ "host_timeout", DURATION0, AT(host_timeout_ms), 3000,
+	    MQ_POLL_MAX_MS * 24, { 0 }, MQ_HOST_TIMEOUT_MS },
 #undef AT
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -135,7 +143,9 @@ value(struct mq_config *c, const struct setting *t, const char *v)
 			return -1;
 		break;
 	case DURATION:
-		if (mq_parse_duration(v, &n) < 0 || n < t->min ||
+	case DURATION0:
+		if (mq_parse_duration(v, &n) < 0 ||
+		    (n < t->min && !(n == 0 && t->kind == DURATION0)) ||
 		    (t->max && n > t->max))
 			return -1;
 		break;
@@ -241,7 +251,8 @@ static const char default_config[] =
     "overflow = refuse    # when full: refuse, or drop-oldest (to dead/)\n"
     "min_free = 0         # refuse puts below this free space (64M, 5%)\n"
     "coalesce = waiting   # a put's key (-K) matches: waiting, or claimed too\n"
-    "poll = 1s            # on NFS, GlusterFS...: look for others' puts this often\n"
+    "poll = 100ms         # on NFS, GlusterFS...: look for others' puts this often\n"
+    "host_timeout = 30s   # a host silent this long: its claims come back\n"
     "end_retention = 1d   # how long ends/ keeps how messages ended; 0: forever\n"
     "record_ends = no     # yes: record every end, not only those waited for\n";
 

@@ -15,8 +15,9 @@
  * mtime, which would read as "expired", until the claimer sets the
  * deadline; a rename sets the ctime, so the ctime protects that moment.
  *
- * A claim due by its deadline is only taken back by a host whose clock
- * agrees with the file system's (clock.c); with MQ_GATE_CLOCK the gate asks
+ * A claim due by its deadline (its own, or its host's fall silent: host.c)
+ * is only taken back by a host whose clock agrees with the file system's
+ * (clock.c); with MQ_GATE_CLOCK the gate asks
  * and answers MQ_LOOK_DISTRUSTED where it does not.  Readers that change
  * nothing (mqstat, a dry run) do not ask: the check writes a probe file.
  */
@@ -62,19 +63,40 @@ mq_owner_dead(const char *owner)
 }
 
 /*
- * A claim of cur/ whose stat is st and name l->n, at now: due (expired) or
- * waiting, by the rules of the header; l->at, l->why, l->owner_dead set.
+ * A claim of cur/ whose stat is st and name l->n, at now, of queue q (NULL:
+ * hosts are not asked): due (expired) or waiting, by the rules of the
+ * header; l->at, l->why, l->owner_dead, l->host_silent set.  A claim of a
+ * host that fell silent (host.c) is due as if its deadline were when the
+ * host fell silent, and needs no settle: it was renamed while its host
+ * lived, which kept its heartbeat within a third of host_timeout (3 s at
+ * least), so at least 2 s before now; and where the ctime is no rename's
+ * time (CephFS raises it to the deadline: mq(7)), a settle would keep it
+ * to its deadline.
  */
 enum mq_look_kind
-mq_gate_claim(const struct stat *st, struct mq_look *l, long long now)
+mq_gate_claim(struct mq_queue *q, const struct stat *st, struct mq_look *l,
+    long long now)
 {
-	long long mt = mq_mtime_ms(st), ct = mq_ctime_ms(st) + MQ_RENAME_GRACE_MS;
+	long long mt = mq_mtime_ms(st), ct = mq_ctime_ms(st) +
+	    MQ_RENAME_GRACE_MS, silent = 0;
 
+	if (q != NULL)
+		silent = mq_host_silent_at(q, l->n.owner, now);
+	if (silent > 0 && silent < mt) {
+		mt = silent;
+		l->host_silent = 1;
+	}
 	l->owner_dead = mt > now && mq_owner_dead(l->n.owner);
-	l->at = mt <= now || l->owner_dead ? ct : mt > ct ? mt : ct;
+	if (l->host_silent)
+		l->at = mt;
+	else if (mt <= now || l->owner_dead)
+		l->at = ct;
+	else
+		l->at = mt > ct ? mt : ct;
 	if (l->at > now)
 		return MQ_LOOK_WAITING;
-	l->why = l->owner_dead ? "owner dead" : "claim expired";
+	l->why = l->owner_dead ? "owner dead" : l->host_silent ?
+	    "host silent" : "claim expired";
 	return MQ_LOOK_DUE;
 }
 
@@ -115,7 +137,7 @@ mq_gate(struct mq_queue *q, enum mq_dir dir, const char *name, long long now,
 		l->why = "visible";
 		return l->at <= now ? MQ_LOOK_DUE : MQ_LOOK_WAITING;
 	}
-	k = mq_gate_claim(&l->st, l, now);
+	k = mq_gate_claim(q, &l->st, l, now);
 	if (k == MQ_LOOK_DUE && !l->owner_dead && (flags & MQ_GATE_CLOCK) &&
 	    !mq_clock_ok(q, dir, name))
 		return MQ_LOOK_DISTRUSTED;

@@ -139,13 +139,14 @@ struct mq_look {
 	const char *why;	/* odd: what it is; due: why */
 	int linked;		/* odd: a second hard link */
 	int owner_dead;		/* cur/: its owner, of this host, is gone */
+	int host_silent;	/* cur/: its owner's host fell silent */
 };
 pid_t mq_owner_pid(const char *owner);
 int mq_owner_dead(const char *owner);
 enum mq_look_kind mq_gate(struct mq_queue *, enum mq_dir, const char *,
     long long now, int flags, struct mq_look *);
-enum mq_look_kind mq_gate_claim(const struct stat *, struct mq_look *,
-    long long now);
+enum mq_look_kind mq_gate_claim(struct mq_queue *, const struct stat *,
+    struct mq_look *, long long now);
 enum mq_state mq_look_state(enum mq_dir, enum mq_look_kind);
 enum mq_state mq_waiting_state(const struct stat *, long long now);
 
@@ -217,6 +218,12 @@ void mq_scan_sort_tail(struct mq_scan *, size_t m);
 int mq_hint_create(struct mq_queue *, const char *tmp, long long now);
 void mq_hint_commit(struct mq_queue *, int fd, int ok, const char *tmp,
     const char *name);
+
+/* host.c */
+long long mq_host_every(long long timeout_ms);
+long long mq_host_silent_at(struct mq_queue *, const char *owner,
+    long long now);
+void mq_host_forget(struct mq_queue *);
 
 /* sweep.c: a note of the last look at all of cur/ */
 #define MQ_CUR_NOTE_MS 1000	/* how long claimers trust it */

@@ -131,6 +131,7 @@ mq_close(struct mq_queue *q)
 	}
 	if (q->fd >= 0)
 		close(q->fd);
+	mq_host_forget(q);
 	free(q->path);
 	q->path = NULL;
 	q->fd = -1;

@@ -115,6 +115,28 @@ mq_entry_error(struct mq_queue *q, enum mq_dir dir, const char *name, int err)
 	return -1;
 }
 
+/*
+ * Failures that may go away by themselves: a full disk, an I/O error, a
+ * lack of memory or descriptors, a lock held by another process, a network
+ * file system's server or handle away for a while.  The tools exit 111 for
+ * them, and the daemons ride them out (fault.c).
+ */
+int
+mq_transient(int err)
+{
+	switch (err) {
+	case ENOSPC: case EDQUOT: case EIO: case EAGAIN: case ENOMEM:
+	case EMFILE: case ENFILE: case EINTR: case ETIMEDOUT: case EBUSY:
+	case ENOLCK: case ESTALE:
+	/* A network file system's server away for a while (GlusterFS). */
+	case ENOTCONN: case ECONNABORTED: case ECONNRESET: case ECONNREFUSED:
+	case EHOSTDOWN: case EHOSTUNREACH: case ENETDOWN: case ENETUNREACH:
+	case ENOLINK: case EREMOTEIO:
+		return 1;
+	}
+	return 0;
+}
+
 int
 mq_write_all(int fd, const void *buf, size_t len)
 {

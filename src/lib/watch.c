@@ -7,7 +7,7 @@
  * (IN_Q_OVERFLOW) costs only a rescan.  Times (delays, deadlines) raise no
  * event: the caller passes the earliest of them as until_ms.  Where inotify
  * cannot see other writers (network file systems) or is unavailable, the
- * watch polls instead, every poll_ms (the queue's "poll", 1 s by default).
+ * watch polls instead, every poll_ms (the queue's "poll", 100 ms by default).
  *
  * The queue directory itself is watched for one thing: the removal of its
  * pause file (limit.c), so that a paused consumer resumes at once.

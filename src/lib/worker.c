@@ -27,19 +27,38 @@
 
 #define WALK_MS 1000
 
+/*
+ * Where inotify is blind (a network file system), the walk is rescanned at
+ * every poll (MQ_POLL_MS) to see other hosts' puts, and each look at cur/
+ * cost a directory read and a stat per claim held, through the network,
+ * ten times a second for nothing: claims fall due at times the last look
+ * learnt (curdue).  So while polling, cur/ is looked at once a WALK_MS, or
+ * when a claim there falls due; a claim that arrived since (another
+ * host's) cannot be due before its settle (claim.c), nor is seen later
+ * than the .cur note lets a claimer see it (sweep.c).
+ */
 static int
 rescan(struct mq_queue *q, struct mq_walk *w)
 {
+	long long now = mq_now_ms();
+	int cur = w->watched || now - w->cur_ms >= WALK_MS ||
+	    now < w->cur_ms || (w->curdue && now >= w->curdue);
+
 	mq_scan_free(&w->s);
 	w->pos = 0;
 	w->due = 0;
 	w->stale = 0;
 	w->nhint = 0;		/* the scan sees them all */
 	w->hintover = 0;
-	w->scanned_ms = mq_now_ms();
-	if (mq_scan(q, MQ_NEW, &w->s) < 0 || mq_scan(q, MQ_CUR, &w->s) < 0) {
+	w->scanned_ms = now;
+	if (mq_scan(q, MQ_NEW, &w->s) < 0 ||
+	    (cur && mq_scan(q, MQ_CUR, &w->s) < 0)) {
 		mq_scan_free(&w->s);
 		return -1;
+	}
+	if (cur) {
+		w->cur_ms = now;
+		w->curdue = 0;
 	}
 	mq_scan_sort(&w->s);
 	return 0;
@@ -80,7 +99,8 @@ claim_hints(struct mq_queue *q, struct mq_walk *w, size_t max,
 	int r;
 
 	if (!w->watched || w->stale || w->hintover || w->pos < w->s.n ||
-	    now - w->scanned_ms >= WALK_MS || (w->due && now >= w->due))
+	    now - w->scanned_ms >= WALK_MS || (w->due && now >= w->due) ||
+	    (w->curdue && now >= w->curdue))
 		return 0;
 	if (w->nhint == 0)
 		return 1;
@@ -117,6 +137,7 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 		return r < 0 ? -1 : 0;	/* paused: nothing, wait for inotify */
 	if ((r = claim_hints(q, w, max, timeout_ms, owner, out, nout)) != 0) {
 		*next_ms = w->due;
+		mq_soonest(next_ms, w->curdue);
 		return r < 0 ? -1 : 0;
 	}
 	if (w->stale || w->pos >= w->s.n ||
@@ -136,13 +157,15 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 		}
 		i = w->pos++;
 		r = mq_claim_entry(q, w->s.e[i].dir, mq_scan_name(&w->s, i),
-		    timeout_ms, owner, &out[*nout], &w->due);
+		    timeout_ms, owner, &out[*nout], w->s.e[i].dir == MQ_CUR ?
+		    &w->curdue : &w->due);
 		if (r < 0)
 			return *nout ? 0 : -1;
 		if (r > 0)
 			(*nout)++;
 	}
 	*next_ms = w->due;
+	mq_soonest(next_ms, w->curdue);
 	return mq_claim_skipped(q, *nout);
 }
 

@@ -47,7 +47,7 @@ expired(const struct stat *st, const struct mq_name *n, long long now,
 
 	memset(&l, 0, sizeof(l));
 	l.n = *n;
-	if (mq_gate_claim(st, &l, now) == MQ_LOOK_DUE)
+	if (mq_gate_claim(NULL, st, &l, now) == MQ_LOOK_DUE)
 		return 1;
 	if (due)
 		mq_soonest(due, l.at);

@@ -31,7 +31,7 @@ state_of(enum mq_dir dir, const struct stat *st, long long now)
 
 	memset(&l, 0, sizeof(l));
 	if (dir == MQ_CUR)
-		k = mq_gate_claim(st, &l, now);
+		k = mq_gate_claim(NULL, st, &l, now);
 	else if (dir == MQ_NEW && mq_mtime_ms(st) > now)
 		k = MQ_LOOK_WAITING;
 	return mq_look_state(dir, k);
