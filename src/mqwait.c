@@ -17,7 +17,9 @@
  * missed while an earlier one is waited for.  A message coalesced into
  * another (mqput -K) has that one's id, which mqput printed.  The waiting
  * costs no CPU: a FIFO wakes it (end.c); on a network file system it looks
- * every poll interval.  Killed, it changes nothing.
+ * every poll interval.  While it waits it keeps its host's heartbeat
+ * (host.c), and a fault of the file system is waited out (fault.c).
+ * Killed, it changes nothing.
  */
 #include <err.h>
 #include <errno.h>
@@ -73,19 +75,62 @@ report(const char *id, const struct mq_ended *e, int quiet, int results)
 	return mq_end_status(e);
 }
 
+/*
+ * A temporary failure while waiting is a fault of the file system
+ * (fault.c): said once, waited out until the queue answers again (1) or
+ * until (0).
+ */
+static int
+ride_out(struct mq_queue *q, struct mq_fault *f, long long until)
+{
+	long long now = mq_now_ms(), at;
+
+	switch (mq_fault_begin(f, q, errno, now)) {
+	case -1:
+		return 0;
+	case 1:
+		mq_tool_fault(q, f);
+	}
+	for (;;) {
+		if (until && now >= until)
+			break;
+		at = until && until < f->next ? until : f->next;
+		if (at > now)
+			usleep((useconds_t)(at - now) * 1000);
+		now = mq_now_ms();
+		switch (mq_fault_retry(f, q, now)) {
+		case 1:
+			mq_tool_fault(q, f);
+			return 1;
+		case -1:
+			return 0;
+		}
+	}
+	errno = f->err;
+	strlcpy(q->errobj, f->obj, sizeof(q->errobj));
+	return 0;
+}
+
 /* Wait for one id until until (0: forever); its exit status. */
 static int
 wait_one(struct mq_queue *q, const char *id, long long until, int quiet,
     int results)
 {
+	struct mq_fault f = { .err = 0 };
 	struct mq_waiter *w;
 	struct mq_ended e;
 	int r, rc;
 
-	if ((w = mq_wait_begin(q, id, NULL)) == NULL)
-		err(MQ_EXIT_TEMP, "malloc");
-	r = mq_wait_end(w, until, &e);
-	mq_wait_close(w);
+	for (;;) {
+		/* Begun anew after a fault: the queue may have been reopened. */
+		if ((w = mq_wait_begin(q, id, NULL)) == NULL)
+			err(MQ_EXIT_TEMP, "malloc");
+		r = mq_wait_end(w, until, &e);
+		mq_wait_close(w);
+		if (r >= 0 || errno == ENOENT || errno == EINTR ||
+		    !ride_out(q, &f, until))
+			break;
+	}
 	if (r == 0)
 		return MQ_EXIT_EMPTY;
 	if (r < 0 && errno == ENOENT) {
@@ -147,6 +192,7 @@ main(int argc, char *argv[])
 		if (mq_tool_flush() < 0)
 			break;
 	}
+	mq_host_leave(&q);
 	mq_close(&q);
 	return mq_tool_exit();
 }

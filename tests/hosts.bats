@@ -110,6 +110,11 @@ hostA_holds() {
 	until_ok holding "$1" "$2"
 }
 
+# beating Q: a heartbeat is in Q/hosts/.
+beating() {
+	[ -n "$(ls "$1/hosts" 2>/dev/null)" ]
+}
+
 # holding Q N: Q has N claims.
 holding() {
 	[ "$(count "$1/cur")" -eq "$2" ]
@@ -220,4 +225,17 @@ teardown() {
 	[[ "$stderr" == *"config:$((n + 1)): host_timeout: bad value"* ]]
 	sed -i 's/^host_timeout = 2s$/host_timeout = soon/' q/config
 	run -100 mqget q
+}
+
+@test "mqwait keeps its host's heartbeat while it waits and removes it when the message ends" {
+	mkq q
+	id=$(put q)
+	mqwait -t 30s q "$id" >out 3>&- &
+	w=$!
+	until_ok beating q
+	grep -qx 'mqhost1' q/hosts/*
+	mqack "$(mqget q)"
+	wait "$w"
+	[ "$(cat out)" = "$id acknowledged" ]
+	[ "$(count q/hosts)" -eq 0 ]
 }

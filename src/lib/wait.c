@@ -328,7 +328,10 @@ mq_wait_end(struct mq_waiter *w, long long until, struct mq_ended *out)
 		}
 		if (until && now >= until)
 			return 0;
+		/* A waiter keeps its host's heartbeat (host.c); a hint. */
+		(void)mq_host_beat(w->q, now);
 		at = look;
+		mq_soonest(&at, w->q->host_beat);
 		if (w->fifo < 0 && now + w->q->cfg.poll_ms < at)
 			at = now + w->q->cfg.poll_ms;
 		if (until && until < at)
