@@ -97,6 +97,17 @@ mq_config_defaults(struct mq_config *c)
 	}
 }
 
+/* EFBIG if a message of size bytes is over the queue's max_size. */
+int
+mq_fits(const struct mq_queue *q, long long size)
+{
+	if (q->cfg.max_size && size > q->cfg.max_size) {
+		errno = EFBIG;
+		return -1;
+	}
+	return 0;
+}
+
 /* "100M" bytes, or "5%" of the file system (Postfix's queue_minfree). */
 static int
 reserve(const char *v, struct mq_config *c)

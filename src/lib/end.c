@@ -77,12 +77,7 @@ const char *const mq_endnames[MQ_NENDS] = {
 static int
 fail(struct mq_queue *q, const char *id)
 {
-	int e = errno;
-
-	snprintf(q->errobj, sizeof(q->errobj), ENDS "%s%s", id ? "/" : "",
-	    id ? id : "");
-	errno = e;
-	return -1;
+	return mq_obj_error(q, ENDS, id, NULL);
 }
 
 /* An id as mqput prints it: a safe name that is nothing but an id. */
@@ -221,7 +216,7 @@ mq_end_settled(struct mq_queue *q, const struct mq_name *n,
 
 	if (!end_of(v, &e))
 		return;
-	if (v->recorded) {	/* recorded() wrote it, with the result */
+	if (v->recorded) {	/* mq_end_record wrote it, with the result */
 		if (registered(q, n->id, &wake))
 			wake_all(q, n->id, wake);
 		return;
@@ -285,62 +280,46 @@ fail:
 	return -1;
 }
 
-static int recorded(struct mq_queue *, const char *, const struct mq_verdict *,
-    const char *, size_t);
 
 /*
- * Acknowledge the live claim name with a result: the record with its
- * result first, durable, then the claim's move (see the top for why this
- * order).  If the move fails (the claim went stale meanwhile), the record
- * is taken back, if it is still ours.
+ * The end record of the live claim n, about to meet verdict v (an ack),
+ * with its result, durable: made before the claim's move (see the top for
+ * why this order).  Returns the descriptor of ends/ for mq_end_unrecord,
+ * or -1.
  */
 int
-mq_finish_result(struct mq_queue *q, const char *name, const char *res,
-    size_t len)
+mq_end_record(struct mq_queue *q, const struct mq_name *n,
+    const struct mq_verdict *v, const char *res, size_t len,
+    struct stat *mine)
 {
-	struct mq_verdict v;
-
-	mq_fate(&q->cfg, NULL, MQ_EV_DONE, 0, &v);
-	return recorded(q, name, &v, res, len);
-}
-
-/* Carry out the verdict v on the live claim name, its record written first. */
-static int
-recorded(struct mq_queue *q, const char *name, const struct mq_verdict *v,
-    const char *res, size_t len)
-{
-	struct mq_verdict w = *v;
-	struct mq_name n;
-	struct stat mine, st;
 	enum mq_outcome e;
-	int efd, r, err;
+	int efd;
 
 	if (!end_of(v, &e) || !v->live) {
 		errno = EINVAL;
-		return mq_entry_error(q, MQ_CUR, name, EINVAL);
+		return fail(q, n->id);
 	}
-	if (mq_check(q, name, &n) < 0)
-		return -1;
-	if (q->cfg.max_size > 0 && (long long)len > q->cfg.max_size)
-		return mq_entry_error(q, MQ_CUR, name, EFBIG);
 	if ((efd = mq_subdir(q, q->fd, ENDS, 1)) < 0)
 		return fail(q, NULL);
-	if (record(q, efd, n.id, e, v->reason, res, len, q->cfg.sync,
-	    &mine) < 0) {
+	if (record(q, efd, n->id, e, v->reason, res, len, q->cfg.sync,
+	    mine) < 0) {
 		close(efd);
 		return -1;
 	}
-	w.recorded = 1;
-	if ((r = mq_settle(q, MQ_CUR, name, &w, NULL, 0)) < 0) {
-		err = errno;
-		if (fstatat(efd, n.id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_ino == mine.st_ino && st.st_dev == mine.st_dev)
-			unlinkat(efd, n.id, 0);
-		errno = err;
-	}
-	close(efd);
-	return r;
+	return efd;
 }
+
+/* The move failed (the claim went stale): its record goes, if still ours. */
+void
+mq_end_unrecord(int efd, const char *id, const struct stat *mine)
+{
+	struct stat st;
+
+	if (fstatat(efd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_ino == mine->st_ino && st.st_dev == mine->st_dev)
+		(void)unlinkat(efd, id, 0);
+}
+
 
 /*
  * mqwatch's handlers leave a result in ends/.result.PID.SLOT (MQ_RESULT):
@@ -531,7 +510,7 @@ mq_end_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
 {
 	struct dirent *d;
 	DIR *dp;
-	int efd, fd;
+	int efd;
 
 	if ((efd = mq_subdir(q, q->fd, ENDS, 0)) < 0) {
 		if (errno != ENOENT) {
@@ -540,11 +519,9 @@ mq_end_reap(struct mq_queue *q, struct mq_reaper *r, long long now)
 		}
 		return;
 	}
-	if ((fd = dup(efd)) < 0 || (dp = fdopendir(fd)) == NULL) {
+	if ((dp = mq_fd_opendir(efd)) == NULL) {
 		fail(q, NULL);
 		r->error(r);
-		if (fd >= 0)
-			close(fd);
 		close(efd);
 		return;
 	}

@@ -21,7 +21,7 @@
  *
  * A consumer never sees a partial file: new/ only ever gets whole files by
  * rename.  The size limit, max_size, is checked while a message is written
- * (mq_enter_fits), so that an oversize input never fills the disk.
+ * (mq_fits, config.c), so that an oversize input never fills the disk.
  */
 #include <errno.h>
 #include <string.h>
@@ -30,17 +30,6 @@
 
 /* Tries of a fresh id when a name in new/ exists (another host's). */
 #define FRESH_TRIES 9
-
-/* EFBIG if a message of size bytes is over the queue's max_size. */
-int
-mq_enter_fits(const struct mq_queue *q, long long size)
-{
-	if (q->cfg.max_size && size > q->cfg.max_size) {
-		errno = EFBIG;
-		return -1;
-	}
-	return 0;
-}
 
 /*
  * Name a message to be: a fresh id unless n->id is set, and its TTL, ttl_ms

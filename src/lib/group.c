@@ -83,13 +83,7 @@ struct mq_ends {
 static int
 fail(struct mq_queue *q, const char *key, const char *name)
 {
-	int e = errno;
-
-	snprintf(q->errobj, sizeof(q->errobj), GROUPS "%s%s%s%s",
-	    key ? "/" : "", key ? key : "", name ? "/" : "",
-	    name ? name : "");
-	errno = e;
-	return -1;
+	return mq_obj_error(q, GROUPS, key, name);
 }
 
 static int

@@ -122,12 +122,7 @@ hosts_dir(struct mq_queue *q, int create)
 static int
 fail(struct mq_queue *q, const char *what)
 {
-	int e = errno;
-
-	snprintf(q->errobj, sizeof(q->errobj), HOSTS "%s%s", what[0] ? "/" :
-	    "", what);
-	errno = e;
-	return -1;
+	return mq_obj_error(q, HOSTS, what, NULL);
 }
 
 /*

@@ -54,12 +54,7 @@ mq_key_valid(const char *k)
 static int
 fail(struct mq_queue *q, const char *key)
 {
-	int e = errno;
-
-	snprintf(q->errobj, sizeof(q->errobj), KEYS "%s%s", key ? "/" : "",
-	    key ? key : "");
-	errno = e;
-	return -1;
+	return mq_obj_error(q, KEYS, key, NULL);
 }
 
 /* keys/, made on first use (a queue from before keys has none). */

@@ -169,6 +169,37 @@ mq_finish(struct mq_queue *q, const char *name, enum mq_event ev,
 	return mq_settle(q, MQ_CUR, name, &v, NULL, 0);
 }
 
+/*
+ * Acknowledge the live claim name with a result: the record with its
+ * result first, durable (end.c), then the claim's move.  If the move fails
+ * (the claim went stale meanwhile), the record is taken back.
+ */
+int
+mq_finish_result(struct mq_queue *q, const char *name, const char *res,
+    size_t len)
+{
+	struct mq_verdict v;
+	struct mq_name n;
+	struct stat mine;
+	int efd, r, e;
+
+	mq_fate(&q->cfg, NULL, MQ_EV_DONE, 0, &v);
+	if (mq_check(q, name, &n) < 0)
+		return -1;
+	if (mq_fits(q, (long long)len) < 0)
+		return mq_entry_error(q, MQ_CUR, name, EFBIG);
+	if ((efd = mq_end_record(q, &n, &v, res, len, &mine)) < 0)
+		return -1;
+	v.recorded = 1;
+	if ((r = mq_settle(q, MQ_CUR, name, &v, NULL, 0)) < 0) {
+		e = errno;
+		mq_end_unrecord(efd, n.id, &mine);
+		errno = e;
+	}
+	close(efd);
+	return r;
+}
+
 /* A heartbeat: the claim's deadline becomes now + timeout. */
 int
 mq_extend(struct mq_queue *q, const char *name, long long timeout_ms)

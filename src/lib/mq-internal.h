@@ -14,6 +14,8 @@
 struct mq_verdict;	/* fate.c, below */
 
 /* util.c */
+int mq_obj_error(struct mq_queue *, const char *dir, const char *,
+    const char *);
 int mq_entry_error(struct mq_queue *, enum mq_dir, const char *, int);
 long long mq_mtime_ms(const struct stat *);
 long long mq_ctime_ms(const struct stat *);
@@ -45,6 +47,9 @@ void mq_end_settled(struct mq_queue *, const struct mq_name *,
 int mq_end_read(struct mq_queue *, int efd, const char *id,
     struct mq_ended *);
 void mq_end_reap(struct mq_queue *, struct mq_reaper *, long long now);
+int mq_end_record(struct mq_queue *, const struct mq_name *,
+    const struct mq_verdict *, const char *res, size_t, struct stat *mine);
+void mq_end_unrecord(int efd, const char *id, const struct stat *mine);
 
 /* clock.c */
 int mq_clock_ok(struct mq_queue *, enum mq_dir, const char *name);
@@ -60,6 +65,7 @@ int mq_word_valid(const char *, size_t max);
 
 /* config.c */
 void mq_config_defaults(struct mq_config *);
+int mq_fits(const struct mq_queue *, long long size);
 int mq_config_write_default(int qfd, mode_t);
 
 /* enter.c: the one way into new/ */
@@ -75,7 +81,6 @@ struct mq_entered {
 };
 #define MQ_ENTER_NOSYNC 1	/* the caller asked for no syncing */
 #define MQ_ENTER_KEEPID 2	/* the id is the caller's: never a fresh one */
-int mq_enter_fits(const struct mq_queue *, long long size);
 int mq_enter_name(const struct mq_queue *, struct mq_name *,
     long long ttl_ms);
 struct mq_group;
@@ -191,6 +196,7 @@ int mq_claim_entry(struct mq_queue *, enum mq_dir, const char *name,
 
 /* scan.c */
 DIR *mq_dir_open(struct mq_queue *, enum mq_dir);
+DIR *mq_fd_opendir(int dfd);
 
 /* index.c: a hint of new/'s order, so that a claim need not scan it all */
 #define MQ_INDEX_MIN 64	/* a shorter backlog is scanned each time */

@@ -343,7 +343,7 @@ stage(struct pub *P, struct target *g)
 			g->s->state = MQ_SUB_ALREADY;
 		return;
 	}
-	if (mq_enter_fits(q, P->size) < 0 || copy(P, g) < 0) {
+	if (mq_fits(q, P->size) < 0 || copy(P, g) < 0) {
 		missed(g, MQ_SUB_FAILED);
 		return;
 	}

@@ -63,12 +63,7 @@ mq_put_pending(const struct mq_put *p)
 static int
 fail(struct mq_put *p, const char *dir, const char *name)
 {
-	int e = errno;
-
-	snprintf(p->q->errobj, sizeof(p->q->errobj), "%s%s%s", dir,
-	    *name ? "/" : "", name);
-	errno = e;
-	return -1;
+	return mq_obj_error(p->q, dir, name, NULL);
 }
 
 static int
@@ -147,7 +142,7 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 	p->n++;
 	p->lastfd = fd;
 	if (in < 0) {
-		if (mq_enter_fits(q, (long long)len) < 0 ||
+		if (mq_fits(q, (long long)len) < 0 ||
 		    mq_write_all(fd, buf, len) < 0) {
 			fail(p, "tmp", e->tmp);
 			return undo(p);
@@ -163,7 +158,7 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 			if (r == 0)
 				break;
 			total += r;
-			if (mq_enter_fits(q, total) < 0 ||
+			if (mq_fits(q, total) < 0 ||
 			    mq_write_all(fd, chunk, (size_t)r) < 0) {
 				fail(p, "tmp", e->tmp);
 				return undo(p);
@@ -239,6 +234,18 @@ remove_unmoved(struct mq_put *p, size_t moved)
 	errno = e;
 }
 
+/* A key or group (a word) for the messages to come: dst is MQ_FIELD_MAX+1. */
+static int
+word(struct mq_put *p, char *dst, const char *w)
+{
+	if (!mq_key_valid(w) || p->n > 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	strlcpy(dst, w, MQ_FIELD_MAX + 1);
+	return 0;
+}
+
 /*
  * The next message carries a coalescing key (key.c); a keyed put is of one
  * message: EINVAL for a bad key or a second message.
@@ -246,12 +253,7 @@ remove_unmoved(struct mq_put *p, size_t moved)
 int
 mq_put_key(struct mq_put *p, const char *key)
 {
-	if (!mq_key_valid(key) || p->n > 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	strlcpy(p->key, key, sizeof(p->key));
-	return 0;
+	return word(p, p->key, key);
 }
 
 /*
@@ -261,12 +263,7 @@ mq_put_key(struct mq_put *p, const char *key)
 int
 mq_put_group(struct mq_put *p, const char *key)
 {
-	if (!mq_key_valid(key) || p->n > 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	strlcpy(p->group, key, sizeof(p->group));
-	return 0;
+	return word(p, p->group, key);
 }
 
 /*

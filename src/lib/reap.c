@@ -266,7 +266,7 @@ pass_keys(struct mq_queue *q, struct mq_reaper *r, long long now)
 {
 	struct dirent *d;
 	DIR *dp;
-	int kfd, fd;
+	int kfd;
 
 	if ((kfd = mq_key_dir(q, 0)) < 0) {
 		if (errno != ENOENT) {
@@ -275,11 +275,9 @@ pass_keys(struct mq_queue *q, struct mq_reaper *r, long long now)
 		}
 		return;
 	}
-	if ((fd = dup(kfd)) < 0 || (dp = fdopendir(fd)) == NULL) {
-		strlcpy(q->errobj, "keys", sizeof(q->errobj));
+	if ((dp = mq_fd_opendir(kfd)) == NULL) {
+		mq_obj_error(q, "keys", NULL, NULL);
 		r->error(r);
-		if (fd >= 0)
-			close(fd);
 		close(kfd);
 		return;
 	}

@@ -44,14 +44,24 @@ DIR *
 mq_dir_open(struct mq_queue *q, enum mq_dir dir)
 {
 	DIR *dp;
+
+	if ((dp = mq_fd_opendir(q->dfd[dir])) == NULL)
+		mq_obj_error(q, mq_dirnames[dir], NULL, NULL);
+	return dp;
+}
+
+/* A stream of the directory dfd, which stays open; NULL with errno. */
+DIR *
+mq_fd_opendir(int dfd)
+{
+	DIR *dp;
 	int fd, e;
 
-	fd = openat(q->dfd[dir], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || (dp = fdopendir(fd)) == NULL) {
 		e = errno;
 		if (fd >= 0)
 			close(fd);
-		strlcpy(q->errobj, mq_dirnames[dir], sizeof(q->errobj));
 		errno = e;
 		return NULL;
 	}

@@ -24,11 +24,7 @@ const char *const mq_dirnames[MQ_NDIRS + 3] = { "tmp", "new", "cur", "done",
 static int
 fail(struct mq_queue *q, const char *obj)
 {
-	int e = errno;
-
-	strlcpy(q->errobj, obj, sizeof(q->errobj));
-	errno = e;
-	return -1;
+	return mq_obj_error(q, obj, NULL, NULL);
 }
 
 /*
@@ -49,12 +45,7 @@ open_fail(struct mq_queue *q, const char *obj)
 static int
 fail2(struct mq_queue *q, enum mq_dir dir, const char *name)
 {
-	int e = errno;
-
-	snprintf(q->errobj, sizeof(q->errobj), "%s/%s", mq_dirnames[dir],
-	    name);
-	errno = e;
-	return -1;
+	return mq_obj_error(q, mq_dirnames[dir], name, NULL);
 }
 
 /*

@@ -105,14 +105,30 @@ mq_parse_size(const char *s, long long *bytes)
 	return 0;
 }
 
+/*
+ * A failure of q's object DIR[/A[/B]] (A, B NULL or "": not named), as
+ * the tools name it: in q->errobj, errno kept.  Returns -1.
+ */
+int
+mq_obj_error(struct mq_queue *q, const char *dir, const char *a,
+    const char *b)
+{
+	int e = errno;
+
+	a = a ? a : "";
+	b = b ? b : "";
+	snprintf(q->errobj, sizeof(q->errobj), "%s%s%s%s%s", dir,
+	    *a ? "/" : "", a, *b ? "/" : "", b);
+	errno = e;
+	return -1;
+}
+
 /* An error on dir/name of q: the object named for the tool, errno err. */
 int
 mq_entry_error(struct mq_queue *q, enum mq_dir dir, const char *name, int err)
 {
-	snprintf(q->errobj, sizeof(q->errobj), "%s/%s", mq_dirnames[dir],
-	    name);
 	errno = err;
-	return -1;
+	return mq_obj_error(q, mq_dirnames[dir], name, NULL);
 }
 
 /*
