@@ -42,6 +42,11 @@ scenario() {
 	[[ $output == *"2 fetchers made 5 fetches"* ]]
 }
 
+@test "crash: two hosts on a GlusterFS volume, one crashes mid-job; the other takes its jobs after host_timeout, keeps its own" {
+	scenario crash
+	[[ $output == *"shopB bakes again: pizza-"* ]]
+}
+
 @test "retention: TTL and retention days pass with faketime; mqreap deletes what is due, no sooner" {
 	scenario retention
 	[[ $output == *"day 11: 0 waiting, 0 in done/"* ]]
