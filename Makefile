@@ -220,7 +220,7 @@ install-systemd:
 # Issue 23: the cases of the source documents, each a script of examples/
 # that narrates and ends with its verdict (SCENARIO name: ok); make check
 # runs them at SCALE=20 (tests/scenarios.bats).
-SCENARIOS = surge orders uploads likes live retention
+SCENARIOS = surge orders uploads likes live crash retention
 scenarios: deps all
 	@sh examples/run.sh $(SCENARIOS:%=examples/%.sh)
 

@@ -34,7 +34,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	CALLS=50 WATCHN=1000 MBACK=100000 WAITN=100 XBACK=100000
 else
 	RUNS=5 ONE=300 N=20000 SHN=100 BACKLOGS="10 1000 10000 100000 1000000"
-	CALLS=200 WATCHN=5000 MBACK=1000000 WAITN=300 XBACK=400000
+	CALLS=200 WATCHN=5000 MBACK=1000000 WAITN=300 XBACK=200000
 fi
 
 W=$(mktemp -d /tmp/mqbench.XXXXXX)
@@ -73,6 +73,7 @@ cc -O2 -std=c11 -D_GNU_SOURCE -isystem /usr/include/bsd -DLIBBSD_OVERLAY \
 	-Isrc/lib -o "$W/endlat" bench/endlat.c src/lib/libmq.a \
 	-Wl,-Bstatic -lbsd -lmd -Wl,-Bdynamic
 cc -O2 -o "$W/waitlat" bench/waitlat.c
+cc -O2 -o "$W/drain" bench/drain.c
 LIMIT=$W/limit
 R=$W/results
 : >"$R"
@@ -606,6 +607,47 @@ sec_w() {
 	fi
 }
 
+# --- (x) the claims of one queue from 1, 2, 4 processes, and of 2 queues --
+# bench/drain.c: a backlog of XBACK empty messages, each process claiming
+# only its own share of the names (fstatat, renameat2, utimensat: no race
+# is lost, nothing of mq's is measured): what the kernel lets concurrent
+# claims of one queue's two directories do, beside separate queues.
+sec_x() {
+	fs=$1
+	# three runs after a warm-up: making each backlog takes longer
+	for m in "1 1" "1 2" "1 4" "2 2" "4 4"; do
+		for run in 0 1 2 3; do
+			rm -rf "$W/$fs/dr"
+			out=$("$W/drain" "$W/$fs/dr" "$XBACK" $m)
+			[ "$run" = 0 ] || echo "$out"
+		done | awk -v fs="$fs" -v m="$m" '{ r[NR] = $2 } END {
+			for (i = 2; i <= NR; i++) for (k = i; k > 1 && r[k - 1] > r[k]; k--) {
+				t = r[k]; r[k] = r[k - 1]; r[k - 1] = t }
+			print fs, m, NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+		}' >>"$W/drain.out"
+		rm -rf "$W/$fs/dr"
+	done
+}
+
+drain_table() {
+	echo "(x) claims/s of a backlog of $XBACK, each process claiming its own share (median of 3)"
+	awk '{ k = $2 " " $3; rate[$1, k] = $4; if (!($1 in seen)) { seen[$1] = 1; fss[++n] = $1 } }
+	END {
+		printf "%-6s %-24s %10s %7s\n", "fs", "queues x processes", "claims/s", "x one"
+		for (i = 1; i <= n; i++) {
+			f = fss[i]; one = rate[f, "1 1"]
+			split("1 1,1 2,1 4,2 2,4 4", ms, ",")
+			for (j = 1; j <= 5; j++) {
+				split(ms[j], qp, " ")
+				if (!((f, ms[j]) in rate)) continue
+				printf "%-6s %-24s %10.0f %7.2f\n", f,
+				    qp[1] " queue" (qp[1] > 1 ? "s" : "") " x " qp[2] " process" (qp[2] > 1 ? "es" : ""),
+				    rate[f, ms[j]], one ? rate[f, ms[j]] / one : 0
+			}
+		}
+	}' "$W/drain.out"
+}
+
 # The (w) table and its targets (issue 22).
 wait_table() {
 	echo "(w) put -> a waiting consumer's line, µs (median of $RUNS runs of $WAITN)"
@@ -718,6 +760,12 @@ case " ${BENCH_SECTIONS:-a b c d m w} " in *" w "*)
 	sec_end w
 esac
 
+case " ${BENCH_SECTIONS:-a b c d m w x} " in *" x "*)
+	sec_begin x "claims of one queue from 1, 2, 4 processes, and of 2 and 4 queues"
+	for fs in $FSS; do sec_x "$fs"; done
+	sec_end x
+esac
+
 # --- (s) mqstat on a big queue: bench/stat.sh (issue 11) ---------------
 case " ${BENCH_SECTIONS:-a b c d s} " in *" s "*)
 	sec_begin s "mqstat with a backlog"
@@ -761,6 +809,7 @@ esac
 	[ ! -s "$W/groups" ] || { echo; echo "(o) ordered groups: o.CASE WHO COUNT seconds"; cat "$W/groups"; }
 	[ ! -s "$W/cluster" ] || { echo; cat "$W/cluster"; }
 	[ ! -s "$W/wait" ] || { echo; wait_table; }
+	[ ! -s "$W/drain.out" ] || { echo; drain_table; }
 	[ ! -s "$W/ends" ] || { echo; echo "(e) waiting for a message's end: mqwait, mqwatch's push beside"; cat "$W/ends"; }
 	echo
 	echo "Load per section (NOISY: measured while others loaded the machine)"

@@ -7,6 +7,9 @@
 #	fail WHY	note a failed check; the verdict will say the first
 #	verdict		print "SCENARIO name: ok" (exit 0), or
 #			"SCENARIO name: FAILED: why" (exit 1)
+#	skip WHY	print "SCENARIO name: skipped: why" (exit 0): this
+#			machine cannot run it
+#	cleanup		a script's own, run first at the end
 #	n_of DIR	the number of entries in DIR (hidden ones aside)
 #	n_lines FILE	the number of lines of FILE (0 if there is none)
 #	scaled N	N times SCALE percent, at least 1
@@ -24,6 +27,7 @@ set -u
 scenario=${0##*/}
 scenario=${scenario%.sh}
 case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+here=$(cd "$here" && pwd)	# examples/, wherever we are
 [ -x "$here/../bin/mqput" ] && PATH=$(cd "$here/../bin" && pwd):$PATH
 SCALE=${SCALE:-100}
 why=
@@ -31,7 +35,9 @@ pids=
 
 work=${TMPDIR:-/tmp}/mq-$scenario.$$
 mkdir "$work" && cd "$work" || exit 1
+cleanup() { :; }
 finish() {
+	cleanup
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	wait
 	cd / || return
@@ -49,6 +55,10 @@ verdict() {
 	fi
 	echo "SCENARIO $scenario: FAILED: $why"
 	exit 1
+}
+skip() {
+	echo "SCENARIO $scenario: skipped: $*"
+	exit 0
 }
 
 n_of() {
@@ -70,7 +80,7 @@ bg() {
 	pids="$pids $!"
 }
 stop() {
-	kill -s "${2:-TERM}" "$1" && wait "$1" 2>/dev/null
+	kill -s "${2:-TERM}" "$1" 2>/dev/null; wait "$1" 2>/dev/null
 	pids=$(for p in $pids; do [ "$p" = "$1" ] || echo "$p"; done)
 }
 until_true() {

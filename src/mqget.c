@@ -105,21 +105,25 @@ print_claim(struct out *o, struct mq_queue *q, const struct mq_claim *c,
     size_t i, int eol)
 {
 	char line[PATH_MAX + MQ_NAME_MAX + 8];
-	int len;
+	size_t pl = strlen(q->path), nl = strlen(c->name), len;
 
-	len = snprintf(line, sizeof(line), "%s/cur/%s%c", q->path, c->name,
-	    eol);
-	if (len < 0 || (size_t)len >= sizeof(line)) {
+	/* Not snprintf: 1,000 of a batch claim's 7,500 instructions. */
+	len = pl + 5 + nl + 1;
+	if (len >= sizeof(line)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (o->len + (size_t)len > sizeof(o->buf) && flush_out(o, i) < 0)
+	memcpy(line, q->path, pl);
+	memcpy(line + pl, "/cur/", 5);
+	memcpy(line + pl + 5, c->name, nl);
+	line[len - 1] = (char)eol;
+	if (o->len + len > sizeof(o->buf) && flush_out(o, i) < 0)
 		return -1;
-	if ((size_t)len > sizeof(o->buf))
-		return mq_write_all(STDOUT_FILENO, line, (size_t)len) < 0 ? -1 :
+	if (len > sizeof(o->buf))
+		return mq_write_all(STDOUT_FILENO, line, len) < 0 ? -1 :
 		    flush_out(o, i + 1);
-	memcpy(o->buf + o->len, line, (size_t)len);
-	o->len += (size_t)len;
+	memcpy(o->buf + o->len, line, len);
+	o->len += len;
 	return 0;
 }
 

@@ -9,6 +9,9 @@ scenario() {
 	run env SCALE=20 TMPDIR="$BATS_TEST_TMPDIR" sh "$MQ_ROOT/examples/$1.sh"
 	echo "$output"
 	[ "$status" = 0 ]
+	case ${lines[${#lines[@]} - 1]} in
+	"SCENARIO $1: skipped: "*) skip "${lines[${#lines[@]} - 1]}" ;;
+	esac
 	[ "${lines[${#lines[@]} - 1]}" = "SCENARIO $1: ok" ]
 	# Its scratch directory is gone.
 	[ -z "$(ls -d "$BATS_TEST_TMPDIR"/mq-"$1".* 2>/dev/null)" ]
@@ -39,6 +42,11 @@ scenario() {
 	[[ $output == *"2 fetchers made 5 fetches"* ]]
 }
 
+@test "crash: two hosts on a GlusterFS volume, one crashes mid-job; the other takes its jobs after host_timeout, keeps its own" {
+	scenario crash
+	[[ $output == *"shopB bakes again: pizza-"* ]]
+}
+
 @test "retention: TTL and retention days pass with faketime; mqreap deletes what is due, no sooner" {
 	scenario retention
 	[[ $output == *"day 11: 0 waiting, 0 in done/"* ]]
@@ -49,6 +57,7 @@ scenario() {
 	printf '#!/bin/sh\necho "  narrating"\necho "SCENARIO bad: FAILED: 2 of 3"\nexit 1\n' >bad.sh
 	printf '#!/bin/sh\necho "SCENARIO liar: ok"\nexit 3\n' >liar.sh
 	printf '#!/bin/sh\nexit 0\n' >mute.sh
+	printf '#!/bin/sh\necho "SCENARIO nofuse: skipped: no /dev/fuse"\n' >nofuse.sh
 	run -0 sh "$MQ_ROOT/examples/run.sh" good.sh
 	[ "$output" = "SCENARIO good: ok" ]
 	run -1 sh "$MQ_ROOT/examples/run.sh" good.sh bad.sh liar.sh mute.sh
@@ -57,6 +66,8 @@ scenario() {
 	[[ ${lines[2]} == *"| "*narrating ]]
 	[ "${lines[4]}" = "SCENARIO liar: ok (but exit 3)" ]
 	[[ $output == *"SCENARIO mute.sh: FAILED: no verdict (exit 0)"* ]]
+	run -0 sh "$MQ_ROOT/examples/run.sh" good.sh nofuse.sh
+	[ "${lines[1]}" = "SCENARIO nofuse: skipped: no /dev/fuse" ]
 }
 
 @test "make scenarios runs every scenario of the Makefile, and each file of examples/ is one" {

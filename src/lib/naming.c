@@ -93,18 +93,31 @@ field_valid(char c, const char *v)
  * Peel fields off the right while they are ours and in order; what is left
  * is the id.  A foreign name ("123.M4P5.host,S=99") keeps its own commas.
  */
+/* strlcpy, without libbsd's byte loop (a name is parsed for every claim). */
+static void
+field(char *dst, size_t size, const char *src)
+{
+	size_t l = strlen(src);
+
+	if (l >= size)
+		l = size - 1;
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
 int
 mq_name_parse(const char *s, struct mq_name *n)
 {
 	char buf[MQ_NAME_MAX + 1], *comma;
 	int last = (int)sizeof(fieldorder) - 1, r;
+	size_t l = strlen(s);
 
 	memset(n, 0, sizeof(*n));
-	if (strlen(s) > MQ_NAME_MAX || !mq_name_safe(s)) {
+	if (l > MQ_NAME_MAX || !mq_name_safe(s)) {
 		errno = EINVAL;
 		return -1;
 	}
-	strlcpy(buf, s, sizeof(buf));
+	memcpy(buf, s, l + 1);
 	while ((comma = strrchr(buf, ',')) != NULL && comma != buf) {
 		r = field_rank(comma[1]);
 		if (r < 0 || r >= last || !field_valid(comma[1], comma + 2))
@@ -118,52 +131,91 @@ mq_name_parse(const char *s, struct mq_name *n)
 			n->deliveries = strtoll(comma + 2, NULL, 10);
 			break;
 		case 'o':
-			strlcpy(n->owner, comma + 2, sizeof(n->owner));
+			field(n->owner, sizeof(n->owner), comma + 2);
 			break;
 		case 'c':
-			strlcpy(n->token, comma + 2, sizeof(n->token));
+			field(n->token, sizeof(n->token), comma + 2);
 			break;
 		case 'k':
-			strlcpy(n->key, comma + 2, sizeof(n->key));
+			field(n->key, sizeof(n->key), comma + 2);
 			break;
 		case 'g':
-			strlcpy(n->group, comma + 2, sizeof(n->group));
+			field(n->group, sizeof(n->group), comma + 2);
 			break;
 		case 'r':
-			strlcpy(n->reason, comma + 2, sizeof(n->reason));
+			field(n->reason, sizeof(n->reason), comma + 2);
 			break;
 		}
 		*comma = '\0';
 	}
-	strlcpy(n->id, buf, sizeof(n->id));
+	/* buf is at most MQ_NAME_MAX long: it fits (libbsd's strlcpy is slow). */
+	memcpy(n->id, buf, strlen(buf) + 1);
 	return 0;
+}
+
+/*
+ * The fields are appended by hand, not by snprintf: a claim formats its new
+ * name once, and the eight snprintf calls took 3,400 of the 7,500
+ * instructions of a claim of mqget -n 1000 (callgrind).
+ */
+struct fmt {
+	char *dst;
+	size_t len, w;		/* w: written so far; > len once past */
+};
+
+static void
+put(struct fmt *f, char tag, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (tag) {
+		if (f->w < f->len)
+			f->dst[f->w] = ',';
+		if (f->w + 1 < f->len)
+			f->dst[f->w + 1] = tag;
+		f->w += 2;
+	}
+	if (f->w < f->len)
+		memcpy(f->dst + f->w, s, f->w + l < f->len ? l : f->len - f->w);
+	f->w += l;
+}
+
+static void
+put_num(struct fmt *f, char tag, long long v)
+{
+	char b[24];
+	size_t i = sizeof(b) - 1;
+
+	b[i] = '\0';
+	do
+		b[--i] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	put(f, tag, b + i);
 }
 
 int
 mq_name_format(char *dst, size_t len, const struct mq_name *n)
 {
-	char t[24] = "", d[24] = "", o[40] = "", c[24] = "";
-	char r[MQ_FIELD_MAX + 3] = "", k[MQ_FIELD_MAX + 3] = "";
-	char g[MQ_FIELD_MAX + 3] = "";
-	int w;
+	struct fmt f = { dst, len, 0 };
 
+	put(&f, 0, n->id);
 	if (n->expires > 0)
-		snprintf(t, sizeof(t), ",t%lld", n->expires);
+		put_num(&f, 't', n->expires);
 	if (n->deliveries > 0)
-		snprintf(d, sizeof(d), ",d%lld", n->deliveries);
+		put_num(&f, 'd', n->deliveries);
 	if (n->key[0])
-		snprintf(k, sizeof(k), ",k%s", n->key);
+		put(&f, 'k', n->key);
 	if (n->group[0])
-		snprintf(g, sizeof(g), ",g%s", n->group);
+		put(&f, 'g', n->group);
 	if (n->owner[0])
-		snprintf(o, sizeof(o), ",o%s", n->owner);
+		put(&f, 'o', n->owner);
 	if (n->token[0])
-		snprintf(c, sizeof(c), ",c%s", n->token);
+		put(&f, 'c', n->token);
 	if (n->reason[0])
-		snprintf(r, sizeof(r), ",r%s", n->reason);
-	w = snprintf(dst, len, "%s%s%s%s%s%s%s%s", n->id, t, d, k, g, o, c,
-	    r);
-	if (w < 0 || (size_t)w >= len || w > MQ_NAME_MAX) {
+		put(&f, 'r', n->reason);
+	if (len > 0)
+		dst[f.w < len ? f.w : len - 1] = '\0';
+	if (f.w >= len || f.w > MQ_NAME_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -192,8 +244,9 @@ mq_name_safe(const char *s)
 
 	if (s[0] == '\0' || s[0] == '.' || s[0] == '-')
 		return 0;
+	/* '!' to '~' but '/': one range test a character (every claim). */
 	for (i = 0; s[i]; i++)
-		if (s[i] <= ' ' || s[i] > '~' || s[i] == '/')
+		if ((unsigned char)(s[i] - '!') > '~' - '!' || s[i] == '/')
 			return 0;
 	return i <= MQ_NAME_MAX;
 }
@@ -308,7 +361,15 @@ mq_host_tag(void)
 void
 mq_token(char *dst, size_t len)
 {
-	snprintf(dst, len, "%08x", random_word());
+	static const char hex[] = "0123456789abcdef";
+	uint32_t w = random_word();
+	size_t i;
+
+	/* Eight hex digits, as "%08x", without snprintf (once per claim). */
+	for (i = 0; i < 8 && i + 1 < len; i++)
+		dst[i] = hex[w >> (28 - 4 * i) & 0xf];
+	if (len > 0)
+		dst[i] = '\0';
 }
 
 /* Make a reason word: safe characters only, at most MQ_FIELD_MAX. */

@@ -68,7 +68,9 @@ ceph_port() {
 	return 1
 }
 
-# ceph_conf DIR FSID PORT: the cluster's one configuration file.
+# ceph_conf DIR FSID PORT: the cluster's one configuration file.  All a
+# daemon writes stays under DIR: pids, sockets, logs, the cluster log and
+# crash reports (else /var/run/ceph, /var/log/ceph, /var/lib/ceph/crash).
 ceph_conf() {
 	cat <<EOF
 [global]
@@ -79,6 +81,7 @@ auth_cluster_required = none
 auth_service_required = none
 auth_client_required = none
 run_dir = $1/run
+crash_dir = $1/log
 mon_cluster_log_file = $1/log/\$channel.log
 client_mount_timeout = 30
 rados_mon_op_timeout = 30
