@@ -80,6 +80,13 @@ mq_gate_claim(struct mq_queue *q, const struct stat *st, struct mq_look *l,
 	long long mt = mq_mtime_ms(st), ct = mq_ctime_ms(st) +
 	    MQ_RENAME_GRACE_MS, silent = 0;
 
+	/*
+	 * A ctime ahead of now is no rename's time: CephFS raises the ctime
+	 * to a new mtime, so there it is the deadline, which proves that the
+	 * claimer set it.  Nothing to settle.
+	 */
+	if (mq_ctime_ms(st) > now)
+		ct = now;
 	if (q != NULL)
 		silent = mq_host_silent_at(q, l->n.owner, now);
 	if (silent > 0 && silent < mt) {
