@@ -92,7 +92,7 @@ move(struct mq_queue *q, enum mq_dir dir, const char *name,
 	q->dirty |= 1u << dir;
 	a->to->dirty |= 1u << MQ_NEW;
 	/* Moved away is an end for this queue's waiters (end.c). */
-	mq_end_settled(q, tn, v);
+	mq_end_settled(q, dir, tn, v);
 	return 0;
 }
 

@@ -13,7 +13,12 @@
  *
  * When a record is written (the cost rule, mq-spool(5)): only when it can
  * matter, never for a plain acknowledgement nobody waits for, which stays
- * as cheap as before (one failed open(2) of ends/wait/ID more).  A record
+ * as cheap as before: no system call more, as long as no one ever waited
+ * on the queue (ends/wait/ does not exist; a process looks for it once a
+ * second, MQ_WAITS_MS: a failed open(2) per end cost 4 us, 40% of an ack).
+ * The first waiter of a queue, which makes ends/wait/, waits that second
+ * before it looks for its message, so that every consumer has seen it.
+ * Where ends/wait/ exists, an end tries to open ends/wait/ID.  A record
  * is written when a result is attached, when the message has a coalescing
  * key (its requesters are many and may come at any time), when a waiter is
  * registered for its id, or when the queue's record_ends is yes.
@@ -189,6 +194,25 @@ registered(struct mq_queue *q, const char *id, int *wake)
 	    errno == ETXTBSY;
 }
 
+/*
+ * Could anyone wait on q: does ends/wait/ exist?  Looked for at most once
+ * every MQ_WAITS_MS by a process (see the top: the first waiter waits as
+ * long before it looks), so that an end in a queue nobody waits on costs
+ * no system call.
+ */
+static int
+anyone_waits(struct mq_queue *q)
+{
+	long long now = mq_now_ms();
+	struct stat st;
+
+	if (q->waits_at == 0 || now - q->waits_at >= MQ_WAITS_MS) {
+		q->waits = fstatat(q->fd, ENDS "/" WAIT, &st, 0) == 0;
+		q->waits_at = now;
+	}
+	return q->waits;
+}
+
 /* The end has its record: wake the waiters, drop their registration. */
 static void
 wake_all(struct mq_queue *q, const char *id, int wake)
@@ -205,19 +229,20 @@ wake_all(struct mq_queue *q, const char *id, int wake)
  * mq_settle's one call: message n left dir by verdict v.  A record if the
  * rule asks for one (see the top); a failure here costs a waiter only an
  * "outcome unknown", never the end itself, which has happened: not
- * reported.
+ * reported.  What leaves done/ or dead/ (retention, a purge, a move of
+ * dead letters) ended before: its record stays as it was.
  */
 void
-mq_end_settled(struct mq_queue *q, const struct mq_name *n,
+mq_end_settled(struct mq_queue *q, enum mq_dir dir, const struct mq_name *n,
     const struct mq_verdict *v)
 {
 	enum mq_outcome e;
 	int efd, wake, known, reg;
 
-	if (!end_of(v, &e))
+	if (dir == MQ_DONE || dir == MQ_DEAD || !end_of(v, &e))
 		return;
 	if (v->recorded) {	/* mq_end_record wrote it, with the result */
-		if (registered(q, n->id, &wake))
+		if (anyone_waits(q) && registered(q, n->id, &wake))
 			wake_all(q, n->id, wake);
 		return;
 	}
@@ -226,7 +251,7 @@ mq_end_settled(struct mq_queue *q, const struct mq_name *n,
 	efd = -1;
 	if (known && (efd = mq_subdir(q, q->fd, ENDS, 1)) >= 0)
 		record(q, efd, n->id, e, v->reason, NULL, 0, 0, NULL);
-	reg = registered(q, n->id, &wake);
+	reg = anyone_waits(q) && registered(q, n->id, &wake);
 	if (reg && !known && (efd = mq_subdir(q, q->fd, ENDS, 1)) >= 0)
 		record(q, efd, n->id, e, v->reason, NULL, 0, 0, NULL);
 	if (reg)

@@ -141,7 +141,7 @@ ended:
 	if (v->fate != MQ_FATE_RETURN)
 		mq_group_ended(q, &n);
 	/* Its end, for those who wait for it (end.c). */
-	mq_end_settled(q, &n, v);
+	mq_end_settled(q, dir, &n, v);
 	return 0;
 }
 

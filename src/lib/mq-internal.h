@@ -42,7 +42,7 @@ int mq_subdir(struct mq_queue *, int at, const char *name, int create);
 int mq_remote(int fd);
 
 /* end.c */
-void mq_end_settled(struct mq_queue *, const struct mq_name *,
+void mq_end_settled(struct mq_queue *, enum mq_dir, const struct mq_name *,
     const struct mq_verdict *);
 int mq_end_read(struct mq_queue *, int efd, const char *id,
     struct mq_ended *);

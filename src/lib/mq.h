@@ -58,6 +58,8 @@
 #define MQ_OWNER_MAX 32		/* an o field, "tag-pid", and its NUL */
 /* A fresh claim is never taken back sooner than this after its rename. */
 #define MQ_RENAME_GRACE_MS 2000
+/* Consumers look whether anyone waits on a queue this often (end.c). */
+#define MQ_WAITS_MS 1000
 /*
  * Where inotify cannot see (network file systems), look this often: an idle
  * mqwatch's poll on GlusterFS costs it 0.3% of a core at this rate, and a
@@ -110,6 +112,8 @@ struct mq_queue {
 	long long host_beat;	/* next heartbeat due (host.c); -1: none */
 	struct mq_hosts *hosts;	/* other hosts' heartbeats read (host.c) */
 	char errobj[MQ_NAME_MAX + 16]; /* "new/NAME": what last failed */
+	long long waits_at;	/* when ends/wait/ was looked for (end.c) */
+	int waits;		/* it was there: someone may wait */
 	struct mq_ends *ends;	/* heads ended, groups to move on (group.c) */
 	/* Called for each spool entry that is skipped (FIFO, link, ...). */
 	void (*skipped)(struct mq_queue *, enum mq_dir, const char *name,
