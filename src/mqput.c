@@ -425,6 +425,8 @@ put_and_wait(struct mq_queue *q, struct mq_put *p, const struct opts *o)
 	waiting = 1;
 	if (!o->key && (w = mq_wait_begin(q, mq_put_id(p, 0), NULL)) == NULL)
 		err(MQ_EXIT_TEMP, "malloc");
+	if (w)
+		mq_wait_ready(w);
 	if ((rc = commit(q, p)) != 0) {
 		mq_wait_close(w);
 		return rc;

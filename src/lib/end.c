@@ -16,8 +16,10 @@
  * as cheap as before: no system call more, as long as no one ever waited
  * on the queue (ends/wait/ does not exist; a process looks for it once a
  * second, MQ_WAITS_MS: a failed open(2) per end cost 4 us, 40% of an ack).
- * The first waiter of a queue, which makes ends/wait/, waits that second
- * before it looks for its message, so that every consumer has seen it.
+ * In the first second after the first waiter of a queue made ends/wait/,
+ * consumers may not know of it: waiters then look for records every 100 ms
+ * rather than count on a wake-up, and mqput -W waits that second before
+ * its message becomes visible (wait.c).
  * Where ends/wait/ exists, an end tries to open ends/wait/ID.  A record
  * is written when a result is attached, when the message has a coalescing
  * key (its requesters are many and may come at any time), when a waiter is

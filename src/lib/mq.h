@@ -292,6 +292,7 @@ void mq_ended_free(struct mq_ended *);
 struct mq_waiter;
 struct mq_waiter *mq_wait_begin(struct mq_queue *, const char *id,
     const char *name);
+void mq_wait_ready(struct mq_waiter *);
 int mq_wait_end(struct mq_waiter *, long long until_ms, struct mq_ended *);
 void mq_wait_close(struct mq_waiter *);
 /* host.c: the hosts sharing a spool, seen by their heartbeats */

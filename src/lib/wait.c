@@ -40,6 +40,7 @@ struct mq_waiter {
 	enum mq_dir dir;	/* where the message was last seen ... */
 	char name[MQ_NAME_MAX + 1]; /* ... under this name; "" not seen */
 	long long gone;		/* since when it is nowhere; 0: seen */
+	long long ready;	/* every consumer knows someone waits (ms) */
 	int woken;		/* the FIFO woke us: register afresh */
 };
 
@@ -86,30 +87,43 @@ enroll(struct mq_waiter *w)
 }
 
 /*
- * The first waiter of a queue made ends/wait/ just now: consumers look for
- * it only once every MQ_WAITS_MS (end.c), so wait until every one of them
- * has seen it before looking for the message.  Its birth time (statx)
- * tells concurrent first waiters apart from later ones; without one (a
- * file system that keeps none), the directory's change time, later than
- * its birth, errs on the side of waiting.
+ * When every consumer knows someone waits on the queue.  Consumers look for
+ * ends/wait/ only once every MQ_WAITS_MS (end.c): if it was made just now
+ * (by the first waiter of the queue), an end within that time by one that
+ * looked before may go unrecorded.  Its birth time (statx) tells; without
+ * one (a file system that keeps none), the directory's change time, later
+ * than its birth, errs on the side of waiting.
  */
-static void
-first_waiter(struct mq_waiter *w)
+static long long
+ready_at(struct mq_waiter *w)
 {
 	struct statx sx;
-	long long born, left;
+	long long born;
 
-	if (statx(w->wfd, "", AT_EMPTY_PATH, STATX_BTIME | STATX_CTIME,
-	    &sx) < 0)
-		return;
+	if (w->wfd < 0 || statx(w->wfd, "", AT_EMPTY_PATH, STATX_BTIME |
+	    STATX_CTIME, &sx) < 0)
+		return 0;
 	if (sx.stx_mask & STATX_BTIME)
 		born = sx.stx_btime.tv_sec * 1000LL +
 		    sx.stx_btime.tv_nsec / 1000000;
 	else
 		born = sx.stx_ctime.tv_sec * 1000LL +
 		    sx.stx_ctime.tv_nsec / 1000000;
-	left = born + MQ_WAITS_MS + 100 - mq_now_ms();
-	if (left > 0 && left <= MQ_WAITS_MS + 100)
+	born += MQ_WAITS_MS + 100;
+	return born > mq_now_ms() + MQ_WAITS_MS + 100 ? 0 : born;
+}
+
+/*
+ * Sleep until every consumer knows someone waits: mqput -W, before its
+ * message becomes visible, so that even the fastest end is recorded.
+ * (Only the first waiters of a queue ever sleep here.)
+ */
+void
+mq_wait_ready(struct mq_waiter *w)
+{
+	long long left = w->ready - mq_now_ms();
+
+	if (left > 0)
 		poll(NULL, 0, (int)left);
 }
 
@@ -140,8 +154,7 @@ mq_wait_begin(struct mq_queue *q, const char *id, const char *name)
 	if ((w->efd = mq_subdir(q, q->fd, "ends", 1)) >= 0)
 		w->wfd = mq_subdir(q, w->efd, "wait", 1);
 	enroll(w);
-	if (w->wfd >= 0)
-		first_waiter(w);
+	w->ready = ready_at(w);
 	return w;
 }
 
@@ -364,6 +377,9 @@ mq_wait_end(struct mq_waiter *w, long long until, struct mq_ended *out)
 		mq_soonest(&at, w->q->host_beat);
 		if (w->fifo < 0 && now + w->q->cfg.poll_ms < at)
 			at = now + w->q->cfg.poll_ms;
+		/* A consumer may not know of us yet: it writes, not wakes. */
+		if (now < w->ready && now + 100 < at)
+			at = now + 100;
 		if (until && until < at)
 			at = until;
 		if (sleep_until(w, at) < 0)
