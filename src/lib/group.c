@@ -891,6 +891,29 @@ names_in(int fd, char ***names, size_t *n)
 	return 0;
 }
 
+/* How many safe names directory fd holds (none stored, none sorted). */
+static int
+names_count(int fd, size_t *n)
+{
+	struct dirent *d;
+	DIR *dp;
+	int e;
+
+	*n = 0;
+	if ((fd = dup(fd)) < 0 || (dp = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(dp);
+	while ((errno = 0, d = readdir(dp)) != NULL)
+		*n += mq_name_safe(d->d_name);
+	e = errno;
+	closedir(dp);
+	errno = e;
+	return e ? -1 : 0;
+}
+
 static void
 names_free(char **names, size_t n)
 {
@@ -1022,7 +1045,7 @@ int
 mq_group_stat(struct mq_queue *q, unsigned long long *held,
     unsigned long long *behind)
 {
-	char **keys, **names;
+	char **keys;
 	size_t i, nk, n;
 	int sfd, gfd, hfd, r = 0;
 
@@ -1040,16 +1063,12 @@ mq_group_stat(struct mq_queue *q, unsigned long long *held,
 			continue;
 		if ((hfd = openat(gfd, HEAD, O_RDONLY | O_DIRECTORY |
 		    O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-			if (names_in(hfd, &names, &n) == 0) {
+			if (names_count(hfd, &n) == 0)
 				*held += n > 0;
-				names_free(names, n);
-			}
 			close(hfd);
 		}
-		if (names_in(gfd, &names, &n) < 0)
+		if (names_count(gfd, &n) < 0)
 			r = fail(q, keys[i], NULL);
-		else
-			names_free(names, n);
 		*behind += n;
 		close(gfd);
 	}
