@@ -22,9 +22,9 @@ done
 # A waiter holds its registration, the FIFO live/ends/wait/ID, open:
 # ls -l /proc/*/fd shows how many wait.
 waiting() {
-	n=0 here=$(pwd -P)
+	n=0 cwd=$(pwd -P)
 	for f in $(ls -l /proc/[0-9]*/fd 2>/dev/null); do
-		case $f in "$here"/live/ends/wait/*) n=$((n + 1)) ;; esac
+		case $f in "$cwd"/live/ends/wait/*) n=$((n + 1)) ;; esac
 	done
 	[ "$n" -ge "$viewers" ]
 }

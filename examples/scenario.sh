@@ -38,7 +38,7 @@ mkdir "$work" && cd "$work" || exit 1
 cleanup() { :; }
 finish() {
 	cleanup
-	for p in $pids; do kill "$p" 2>/dev/null; done
+	for _p in $pids; do kill "$_p" 2>/dev/null; done
 	wait
 	cd / || return
 	if [ "${KEEP:-0}" = 1 ]; then echo "(kept: $work)"; else rm -rf "$work"; fi
@@ -61,19 +61,20 @@ skip() {
 	exit 0
 }
 
+# The helpers' own variables begin with _: the scripts' are theirs.
 n_of() {
-	n=0
-	for f in "$1"/*; do [ -e "$f" ] && n=$((n + 1)); done
-	echo "$n"
+	_n=0
+	for _f in "$1"/*; do [ -e "$_f" ] && _n=$((_n + 1)); done
+	echo "$_n"
 }
 n_lines() {
-	n=0
-	[ -f "$1" ] && while IFS= read -r _; do n=$((n + 1)); done <"$1"
-	echo "$n"
+	_n=0
+	[ -f "$1" ] && while IFS= read -r _; do _n=$((_n + 1)); done <"$1"
+	echo "$_n"
 }
 scaled() {
-	n=$(($1 * SCALE / 100))
-	[ "$n" -ge 1 ] && echo "$n" || echo 1
+	_n=$(($1 * SCALE / 100))
+	[ "$_n" -ge 1 ] && echo "$_n" || echo 1
 }
 bg() {
 	"$@" &
@@ -81,14 +82,14 @@ bg() {
 }
 stop() {
 	kill -s "${2:-TERM}" "$1" 2>/dev/null; wait "$1" 2>/dev/null
-	pids=$(for p in $pids; do [ "$p" = "$1" ] || echo "$p"; done)
+	pids=$(for _p in $pids; do [ "$_p" = "$1" ] || echo "$_p"; done)
 }
 until_true() {
-	t=$(($1 * 10))
+	_t=$(($1 * 10))
 	shift
 	until "$@"; do
-		t=$((t - 1))
-		[ "$t" -gt 0 ] || return 1
+		_t=$((_t - 1))
+		[ "$_t" -gt 0 ] || return 1
 		sleep 0.1
 	done
 }
