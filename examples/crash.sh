@@ -15,7 +15,7 @@ fs="$here/../tests/cluster/fs.sh"	# the test harness makes the volume
 why=$(bash -c '. "$1" && fs_why_not' fs "$fs")
 [ -z "$why" ] || skip "$why"
 cluster() { bash -c '. "$1" && shift && "$@"' fs "$fs" "$@" >/dev/null 2>&1; }
-# A server is its namespace's pid 1, which SIGTERM cannot stop: SIGKILL.
+# unshare --fork does not die of SIGTERM: SIGKILL takes the host with it.
 cleanup() {
 	[ -z "${b:-}" ] || stop "$b" KILL
 	cluster fs_down "$work/gl"
