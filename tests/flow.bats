@@ -155,6 +155,23 @@ small() {
 	[ "$(cat "$(cat got)")" = body ]
 }
 
+@test "mqwatch stops claiming as soon as the pause file appears, and resumes when it goes" {
+	mkq q
+	mqwatch -n 2 q -- sh -c 'cat >>handled' 3>&- &
+	pid=$!
+	until_ok has_fd "$pid" inotify
+	put q >/dev/null
+	until_ok test -s handled
+	touch q/paused
+	put q >/dev/null
+	# Nothing is claimed while paused (its coming is an inotify event).
+	run -2 inotifywait -qq -t 1 -e moved_to q/cur
+	[ "$(count q/new)" = 1 ]
+	rm q/paused
+	wait "$pid"
+	[ "$(cat handled)" = "$(printf 'body\nbody')" ]
+}
+
 @test "mqwatch waits while paused and handles the message once resumed" {
 	mkq q
 	touch q/paused

@@ -397,6 +397,8 @@ struct mq_walk {
 	size_t nhint;
 	int hintover;		/* more than fit: rescan instead */
 	int watched;		/* inotify names every arrival: trust hints */
+	int pauseknown;		/* paused holds until inotify says otherwise */
+	int paused;
 };
 int mq_walk_claim(struct mq_queue *, struct mq_walk *, size_t max,
     long long timeout_ms, pid_t owner, struct mq_claim *, size_t *nout,

@@ -9,8 +9,9 @@
  * cannot see other writers (network file systems) or is unavailable, the
  * watch polls instead, every poll_ms (the queue's "poll", 100 ms by default).
  *
- * The queue directory itself is watched for one thing: the removal of its
- * pause file (limit.c), so that a paused consumer resumes at once.
+ * The queue directory itself is watched for one thing: its pause file
+ * (limit.c), whose removal resumes a paused consumer at once, and whose
+ * coming a walk learns so instead of by a stat before each claim.
  *
  * A waiter that ends once woken (MQ_WATCH_BRIEF: mqget -w) watches with
  * dnotify instead (dnwatch.c): closing an inotify instance waits for an
@@ -95,9 +96,10 @@ mq_watch_open(struct mq_queue *q, int flags)
 	if ((flags & MQ_WATCH_CUR) && inotify_add_watch(w->fd, path,
 	    IN_MOVED_TO | IN_CREATE | IN_ONLYDIR) < 0)
 		goto poll;
+	/* Its coming too: a walk need not stat it before each claim. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", q->fd);
 	if ((w->qwd = inotify_add_watch(w->fd, path, IN_DELETE |
-	    IN_MOVED_FROM | IN_ONLYDIR)) < 0)
+	    IN_MOVED_FROM | IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)) < 0)
 		goto poll;
 	return w;
 poll:
@@ -168,9 +170,11 @@ mq_watch_drain(struct mq_watch *w, struct mq_walk *walk)
 	if (w->fd < 0)
 		return 1;
 	if (w->brief) {
-		/* No names: a rescan. */
-		if (walk != NULL)
+		/* No names: a rescan, and a look at the pause file. */
+		if (walk != NULL) {
 			walk->stale = 1;
+			walk->pauseknown = 0;
+		}
 		return mq_dnwatch_drain(&w->dn);
 	}
 	do {
@@ -183,10 +187,14 @@ mq_watch_drain(struct mq_watch *w, struct mq_walk *walk)
 				any = 1;
 			if (walk == NULL)
 				continue;
-			if (ev->mask & IN_Q_OVERFLOW)
+			if (ev->mask & IN_Q_OVERFLOW) {
 				walk->stale = 1;
-			else if (ev->wd == w->nwd && ev->len > 0)
+				walk->pauseknown = 0;
+			} else if (ev->wd == w->nwd && ev->len > 0)
 				mq_walk_hint(walk, ev->name);
+			else if (ev->wd == w->qwd && ev->len > 0 &&
+			    strcmp(ev->name, "paused") == 0)
+				walk->pauseknown = 0;
 		}
 		/* A read that left room for one more event got them all. */
 	} while ((size_t)r > sizeof(buf) - sizeof(*ev) - NAME_MAX - 1);

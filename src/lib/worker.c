@@ -133,8 +133,20 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 	*nout = 0;
 	*next_ms = 0;
 	q->skiperr = 0;
-	if ((r = mq_paused(q)) != 0)
-		return r < 0 ? -1 : 0;	/* paused: nothing, wait for inotify */
+	/*
+	 * Paused?  A stat of the pause file before every claim was 1.8 of
+	 * mqwatch's 9.6 system calls per pushed message; where inotify
+	 * watches the queue directory, the file's coming and going are
+	 * events (watch.c), so the answer holds until one of them.
+	 */
+	if (!w->watched || !w->pauseknown) {
+		if ((r = mq_paused(q)) < 0)
+			return -1;
+		w->paused = r;
+		w->pauseknown = w->watched;
+	}
+	if (w->paused)
+		return 0;	/* paused: nothing, wait for inotify */
 	if ((r = claim_hints(q, w, max, timeout_ms, owner, out, nout)) != 0) {
 		*next_ms = w->due;
 		mq_soonest(next_ms, w->curdue);
