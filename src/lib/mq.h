@@ -62,8 +62,9 @@
 #define MQ_WAITS_MS 1000
 /*
  * Where inotify cannot see (network file systems), look this often: an idle
- * mqwatch's poll on GlusterFS costs it 0.3% of a core at this rate, and a
- * put on another host is claimed ~110 ms later (p50; mq(7), bench (g)).
+ * mqwatch's poll on GlusterFS costs it 0.2% of a core at this rate, and a
+ * put on another host is claimed 100 ms later (p50; p99 147 ms: mq(7),
+ * bench (g)).
  */
 #define MQ_POLL_MS 100
 #define MQ_POLL_MAX_MS (3600LL * 1000)
