@@ -81,11 +81,13 @@ mq_gate_claim(struct mq_queue *q, const struct stat *st, struct mq_look *l,
 	    MQ_RENAME_GRACE_MS, silent = 0;
 
 	/*
-	 * A ctime ahead of now is no rename's time: CephFS raises the ctime
-	 * to a new mtime, so there it is the deadline, which proves that the
-	 * claimer set it.  Nothing to settle.
+	 * A ctime further ahead of now than the grace is no rename's time:
+	 * CephFS raises the ctime to a new mtime, so there it is the
+	 * deadline, which proves that the claimer set it: nothing to settle.
+	 * A ctime just ahead is a rename made since this claimer read its
+	 * clock (another host's claim in the making): the grace protects it.
 	 */
-	if (mq_ctime_ms(st) > now)
+	if (mq_ctime_ms(st) > now + MQ_RENAME_GRACE_MS)
 		ct = now;
 	if (q != NULL)
 		silent = mq_host_silent_at(q, l->n.owner, now);
