@@ -15,6 +15,10 @@ MQ_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow \
 # libbsd (and its libmd) linked statically: loading two more shared
 # libraries made every one-shot tool start ~10% slower than /bin/true.
 LDLIBS = -Wl,-Bstatic -lbsd -lmd -Wl,-Bdynamic
+# Symbols bound at start (and the relocations made read-only): a consumer
+# that waits with mqget -w did ~40 µs of lazy binding between its wake and
+# its claim, and no tool's start got slower by it.
+MQ_LDFLAGS = -Wl,-z,relro -Wl,-z,now
 
 TOOLS = $(patsubst src/%.c,%,$(wildcard src/mq*.c))
 BINS = $(TOOLS:%=bin/%)
@@ -28,7 +32,7 @@ all: $(BINS)
 # tool, not into libmq.a: the library never prints and never exits.
 bin/%: src/%.o src/tool.o src/lib/libmq.a
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) src/lib/libmq.a $(LDLIBS)
+	$(CC) $(MQ_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) src/lib/libmq.a $(LDLIBS)
 
 # mqreap's three jobs, a file each, and the pass they share (reap.h).
 REAPOBJ = src/reap-follow.o src/reap-kick.o src/reap-pass.o

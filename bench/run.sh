@@ -581,6 +581,12 @@ sec_w() {
 		mkq "$d/q" $sync
 		[ $sync = yes ] && m=sync who="mq, durable" || m=nosync who="mq, sync = no"
 		waitrow "$fs" "mq.$sync" "$who" "$W/waitlat" mq "$B/mqget" "$d/q" "$WAITN" $m
+		# the floor under the spool's rules: a C consumer making only
+		# a claim's calls (and syncs), started once, on inotify
+		[ $sync = yes ] && lw="C consumer, a claim's calls, synced" ||
+		    lw="C consumer, a claim's calls"
+		waitrow "$fs" "limit.$sync" "$lw" \
+		    "$W/waitlat" limit "$d/q" "$WAITN" $m
 		rm -rf "$d/q"
 	done
 	if command -v redis-server >/dev/null; then
@@ -661,12 +667,22 @@ wait_table() {
 		    p99[fs, m], p99[fs, r], p99[fs, m] / p99[fs, r],
 		    p50[fs, m] <= 2 * p50[fs, r] && p99[fs, m] <= 2 * p99[fs, r] ? "MET" : "NOT MET"
 	}
+	function f(what, fs, m, r) {
+		if (!((fs, m) in p50) || !((fs, r) in p50)) return
+		printf "  %s (%s): p50 %.1f vs %.1f µs = %.2fx, p99 %.1f vs %.1f µs = %.2fx\n",
+		    what, fs, p50[fs, m], p50[fs, r], p50[fs, m] / p50[fs, r],
+		    p99[fs, m], p99[fs, r], p99[fs, m] / p99[fs, r]
+	}
 	BEGIN { printf "%-6s %-38s %9s %9s %9s %9s\n", "fs", "who", "p50", "p99", "exit p50", "exit p99" }
 	END {
 		print ""
 		print "Targets of issue 22, (w)"
 		t("mq sync = no within 2x redis everysec", "tmpfs", "mq.no", "redis.everysec")
 		t("durable mq within 2x redis always", "ext4", "mq.yes", "redis.always")
+		print "Against a C consumer that makes only the calls of a claim (what is above it, mq adds)"
+		f("sync = no", "tmpfs", "mq.no", "limit.no"); f("durable", "tmpfs", "mq.yes", "limit.yes")
+		f("sync = no", "ext4", "mq.no", "limit.no"); f("durable", "ext4", "mq.yes", "limit.yes")
+		f("the C consumer, durable, against redis always", "ext4", "limit.yes", "redis.always")
 	}' "$W/wait"
 }
 

@@ -3,6 +3,7 @@
  * "while m=$(mqget -w 30 Q)" beside redis and beanstalkd (issue 22).
  *
  *	waitlat mq MQGET QUEUE COUNT sync|nosync
+ *	waitlat limit QUEUE COUNT sync|nosync
  *	waitlat redis PORT COUNT
  *	waitlat beanstalkd PORT COUNT
  *
@@ -19,11 +20,20 @@
  * which is when the shell loop can go on.  The claim is then acknowledged
  * (mq: deleted, as keep_done = no would; beanstalkd: delete).
  *
+ * "limit" is the floor under the spool's rules: a C consumer, started once
+ * and waiting on an inotify watch of new/, that makes only the calls a
+ * claim must (fstatat: a file, one link; renameat2 into cur/ under a fresh
+ * name; utimensat: the deadline; with sync, fsync of new/ and cur/) and
+ * writes the path.  No process start, no scan, no index: what is above it
+ * in mq's figure is mq's; what it is above redis is the file system's.
+ *
  * Prints microseconds: "p50 p99" of the line, and for mq "p50 p99" of the
  * exit after them.
  */
 #define _GNU_SOURCE
+#include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
@@ -34,6 +44,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +200,94 @@ mq(const char *mqget, const char *q, int n, int dosync)
 	return 0;
 }
 
+/* The consumer of "limit": one claim per arrival, its path on out. */
+static void
+claimer(int new, int cur, int in, int out, int dosync)
+{
+	char ev[4096], line[512], cname[300];
+	struct timespec ts[2];
+	struct inotify_event *e;
+	struct stat st;
+	ssize_t r;
+	char *p;
+
+	for (;;) {
+		if ((r = read(in, ev, sizeof(ev))) <= 0)
+			err(1, "inotify");
+		for (p = ev; p < ev + r; p += sizeof(*e) + e->len) {
+			e = (struct inotify_event *)p;
+			if (e->len == 0)
+				continue;
+			if (fstatat(new, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISREG(st.st_mode) || st.st_nlink != 1)
+				continue;
+			snprintf(cname, sizeof(cname), "%s,d1,c0123abcd", e->name);
+			if (renameat2(new, e->name, cur, cname,
+			    RENAME_NOREPLACE) < 0)
+				continue;
+			clock_gettime(CLOCK_REALTIME, &ts[1]);
+			ts[1].tv_sec += 30;
+			ts[0].tv_nsec = UTIME_OMIT;
+			if (utimensat(cur, cname, ts, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    (dosync && (fsync(new) < 0 || fsync(cur) < 0)))
+				err(1, "claim");
+			snprintf(line, sizeof(line), "cur/%s\n", cname);
+			if (write(out, line, strlen(line)) < 0)
+				_exit(0);	/* the bench is over */
+		}
+	}
+}
+
+static int
+limit(const char *q, int n, int dosync)
+{
+	char path[4096], buf[4096];
+	double *lat, t0;
+	int p[2], tmp, new, cur, in, i, status;
+	pid_t pid;
+
+	if ((lat = calloc(n, sizeof(*lat))) == NULL)
+		err(1, "calloc");
+	snprintf(path, sizeof(path), "%s/tmp", q);
+	if ((tmp = open(path, O_RDONLY | O_DIRECTORY)) < 0)
+		err(1, "%s", path);
+	snprintf(path, sizeof(path), "%s/new", q);
+	if ((new = open(path, O_RDONLY | O_DIRECTORY)) < 0)
+		err(1, "%s", path);
+	snprintf(path, sizeof(path), "%s/cur", q);
+	if ((cur = open(path, O_RDONLY | O_DIRECTORY)) < 0)
+		err(1, "%s", path);
+	snprintf(path, sizeof(path), "%s/new", q);
+	if ((in = inotify_init1(IN_CLOEXEC)) < 0 ||
+	    inotify_add_watch(in, path, IN_MOVED_TO | IN_ONLYDIR) < 0)
+		err(1, "inotify: %s", path);
+	if (pipe(p) < 0)
+		err(1, "pipe");
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		claimer(new, cur, in, p[1], dosync);
+	}
+	close(p[1]);
+	close(in);
+	for (i = 0; i < n; i++) {
+		usleep(5000);	/* idle, as mq's consumer is when the put comes */
+		t0 = now_us();
+		mqput_like(tmp, new, i, dosync);
+		readline(p[0], buf, sizeof(buf), "\n");
+		lat[i] = now_us() - t0;
+		buf[strlen(buf) - 1] = '\0';
+		snprintf(path, sizeof(path), "%s/%s", q, buf);
+		if (unlink(path) < 0)
+			err(1, "%s", path);
+	}
+	close(p[0]);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	report(lat, n);
+	putchar('\n');
+	return 0;
+}
+
 static int
 dial(int port)
 {
@@ -276,10 +375,13 @@ main(int argc, char *argv[])
 	if (argc == 6 && strcmp(argv[1], "mq") == 0)
 		return mq(argv[2], argv[3], atoi(argv[4]),
 		    strcmp(argv[5], "sync") == 0);
+	if (argc == 5 && strcmp(argv[1], "limit") == 0)
+		return limit(argv[2], atoi(argv[3]),
+		    strcmp(argv[4], "sync") == 0);
 	if (argc == 4 && strcmp(argv[1], "redis") == 0)
 		return redis(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "beanstalkd") == 0)
 		return beanstalkd(atoi(argv[2]), atoi(argv[3]));
 	errx(2, "usage: waitlat mq MQGET QUEUE COUNT sync|nosync | "
-	    "waitlat redis|beanstalkd PORT COUNT");
+	    "waitlat limit QUEUE COUNT sync|nosync | waitlat redis|beanstalkd PORT COUNT");
 }

@@ -201,6 +201,7 @@ claim(struct mq_queue *q, struct mq_claim *c, size_t count,
 		/* Brief: an inotify watch took 8-15 ms to close (watch.c). */
 		if ((w = mq_watch_open(q, MQ_WATCH_BRIEF)) == NULL)
 			err(MQ_EXIT_TEMP, "watch");
+		mq_name_prime();
 	}
 	for (;;) {
 		if (w != NULL)

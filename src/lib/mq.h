@@ -168,6 +168,7 @@ int mq_copy(int in, int out);
 /* naming.c */
 int mq_name_safe(const char *);
 long long mq_name_time(const char *id);
+void mq_name_prime(void);
 
 /* config.c */
 int mq_config_read(int qfd, struct mq_config *, char *err, size_t errlen);

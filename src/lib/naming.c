@@ -282,6 +282,18 @@ random_word(void)
 	return pool[--pooled];
 }
 
+/*
+ * Do now what a first claim would: fill the pool (arc4random's first call
+ * seeds it, 4 system calls).  A consumer about to wait calls it, so that
+ * the work is done before the wait, not between the wake and the claim.
+ */
+void
+mq_name_prime(void)
+{
+	if (pooled == 0)
+		(void)random_word();
+}
+
 static const char *
 host_name(void)
 {
