@@ -1,7 +1,7 @@
 /*
  * mqpub: publish a message to every queue subscribed to a topic.
  *
- *	mqpub [-cqS] [-G group] [-i id] topic [file]
+ *	mqpub [-cqS] [-G group] [-i id] [-p level] topic [file]
  *	mqpub -a [-c] topic queue ...
  *	mqpub -d topic queue ...
  *
@@ -14,7 +14,8 @@
  * that cannot take it (removed, unwritable, full) is named on standard
  * error and the others still get it; "mqpub -i ID topic" later completes
  * the fan-out, giving no subscriber a second copy (topic.c, publish.c).
- * With -G, each copy joins that ordered group of its queue (group.c).
+ * With -G, each copy joins that ordered group of its queue (group.c); with
+ * -p, every copy has that level (level.c).
  */
 #include <err.h>
 #include <errno.h>
@@ -29,7 +30,8 @@
 static void __dead2
 usage(void)
 {
-	fprintf(stderr, "usage: mqpub [-cqS] [-G group] [-i id] topic [file]\n"
+	fprintf(stderr, "usage: mqpub [-cqS] [-G group] [-i id] [-p level] topic "
+	    "[file]\n"
 	    "       mqpub -a [-c] topic queue ...\n"
 	    "       mqpub -d topic queue ...\n");
 	exit(MQ_EXIT_USAGE);
@@ -150,9 +152,9 @@ int
 main(int argc, char *argv[])
 {
 	const char *id = NULL, *group = NULL;
-	int c, create = 0, nosync = 0, mode = 0;
+	int c, create = 0, nosync = 0, mode = 0, level = MQ_LEVEL_DEFAULT;
 
-	while ((c = getopt(argc, argv, "acdG:i:qS")) != -1) {
+	while ((c = getopt(argc, argv, "acdG:i:p:qS")) != -1) {
 		switch (c) {
 		case 'a':
 		case 'd':
@@ -175,6 +177,12 @@ main(int argc, char *argv[])
 				errx(MQ_EXIT_USAGE, "-i %s: bad id", optarg);
 			id = optarg;
 			break;
+		case 'p':
+			if ((level = mq_level_parse(optarg)) < 0)
+				errx(MQ_EXIT_USAGE, "-p %s: bad level (0, the "
+				    "most urgent, to 9; default %d)", optarg,
+				    MQ_LEVEL_DEFAULT);
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -188,6 +196,7 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (argc < 1 || (mode && (argc < 2 || id || group || quiet ||
+	    level != MQ_LEVEL_DEFAULT ||
 	    nosync)) ||
 	    (mode == 'd' && create) || (!mode && argc > 2))
 		usage();
@@ -201,6 +210,8 @@ main(int argc, char *argv[])
 	}
 	adding = mode == 'a';
 	T.group = group;
+	if (level != MQ_LEVEL_DEFAULT)
+		T.level = (char)('0' + level);
 	if (mode)
 		mq_tool_operands(argc - 1, argv + 1, subscription, "queue");
 	else

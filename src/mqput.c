@@ -66,7 +66,7 @@ static void __dead2
 usage(void)
 {
 	fprintf(stderr, "usage: mqput [-0clgqS] [-d delay] [-e ttl] [-G group] "
-	    "[-K key] [-s size] [-W wait] queue [file ...]\n");
+	    "[-K key] [-p level] [-s size] [-W wait] queue [file ...]\n");
 	exit(MQ_EXIT_USAGE);
 }
 
@@ -320,6 +320,7 @@ struct opts {
 	long long delay, ttl, size, wait;
 	const char *key, *ordered;
 	int create, group, quiet, nosync;
+	int level;
 	int delim;		/* -1: one message per operand or stdin */
 };
 
@@ -328,7 +329,7 @@ options(struct opts *o, int argc, char *argv[])
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "0cd:e:G:gK:lqSs:W:")) != -1) {
+	while ((c = getopt(argc, argv, "0cd:e:G:gK:lp:qSs:W:")) != -1) {
 		switch (c) {
 		case '0':
 			o->delim = '\0' + 256;
@@ -365,6 +366,12 @@ options(struct opts *o, int argc, char *argv[])
 				    "([A-Za-z0-9._-], at most %d, not starting "
 				    "with . or -)", c, optarg, MQ_FIELD_MAX);
 			*(c == 'G' ? &o->ordered : &o->key) = optarg;
+			break;
+		case 'p':
+			if ((o->level = mq_level_parse(optarg)) < 0)
+				errx(MQ_EXIT_USAGE, "-p %s: bad level (0, the "
+				    "most urgent, to 9; default %d)", optarg,
+				    MQ_LEVEL_DEFAULT);
 			break;
 		case 's':
 			if (mq_parse_size(optarg, &o->size) < 0)
@@ -458,7 +465,8 @@ put_and_wait(struct mq_queue *q, struct mq_put *p, const struct opts *o)
 int
 main(int argc, char *argv[])
 {
-	struct opts o = { .delay = 0, .ttl = -1, .size = -1, .wait = -1 };
+	struct opts o = { .delay = 0, .ttl = -1, .size = -1, .wait = -1,
+		.level = MQ_LEVEL_DEFAULT };
 	struct mq_queue q;
 	struct mq_put *p;
 
@@ -481,6 +489,8 @@ main(int argc, char *argv[])
 		err(MQ_EXIT_USAGE, "-K %s", o.key);
 	if (o.ordered && mq_put_group(p, o.ordered) < 0)
 		err(MQ_EXIT_USAGE, "-G %s", o.ordered);
+	if (mq_put_level(p, o.level) < 0)
+		err(MQ_EXIT_USAGE, "-p %d", o.level);
 	if (o.quiet && freopen("/dev/null", "w", stdout) == NULL)
 		err(MQ_EXIT_TEMP, "/dev/null");
 

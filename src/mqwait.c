@@ -111,37 +111,47 @@ ride_out(struct mq_queue *q, struct mq_fault *f, long long until)
 	return 0;
 }
 
-/* Wait for one id until until (0: forever); its exit status. */
+/*
+ * Wait for one id until until (0: forever); its exit status.  w: its
+ * waiter, already registered, or NULL.  The answer is given before the
+ * waiter is closed: nothing stands between a wake-up and the line.
+ */
 static int
-wait_one(struct mq_queue *q, const char *id, long long until, int quiet,
-    int results)
+wait_one(struct mq_queue *q, struct mq_waiter *w, const char *id,
+    long long until, int quiet, int results)
 {
 	struct mq_fault f = { .err = 0 };
-	struct mq_waiter *w;
 	struct mq_ended e;
 	int r, rc;
 
 	for (;;) {
 		/* Begun anew after a fault: the queue may have been reopened. */
-		if ((w = mq_wait_begin(q, id, NULL)) == NULL)
+		if (w == NULL && (w = mq_wait_begin(q, id, NULL)) == NULL)
 			err(MQ_EXIT_TEMP, "malloc");
 		r = mq_wait_end(w, until, &e);
+		if (r >= 0 || errno == ENOENT || errno == EINTR)
+			break;
 		mq_wait_close(w);
-		if (r >= 0 || errno == ENOENT || errno == EINTR ||
-		    !ride_out(q, &f, until))
+		w = NULL;
+		if (!ride_out(q, &f, until))
 			break;
 	}
 	if (r == 0)
-		return MQ_EXIT_EMPTY;
-	if (r < 0 && errno == ENOENT) {
+		rc = MQ_EXIT_EMPTY;
+	else if (r < 0 && errno == ENOENT) {
 		warnx("%s: %s: no such message (never put, or ended with no "
 		    "record kept)", q->path, id);
-		return MQ_EXIT_PERM;
+		rc = MQ_EXIT_PERM;
+	} else if (r < 0)
+		rc = mq_tool_error(q, NULL);
+	else {
+		rc = report(id, &e, quiet, results);
+		mq_ended_free(&e);
+		/* A pipeline (mqwait | xargs) learns of each end at once. */
+		if (mq_tool_flush() < 0)
+			rc = MQ_EXIT_TEMP;
 	}
-	if (r < 0)
-		return mq_tool_error(q, NULL);
-	rc = report(id, &e, quiet, results);
-	mq_ended_free(&e);
+	mq_wait_close(w);
 	return rc;
 }
 
@@ -149,8 +159,9 @@ int
 main(int argc, char *argv[])
 {
 	struct mq_queue q;
+	struct mq_waiter *first;
 	long long timeout = 0, until = 0;
-	int ch, quiet = 0, results = 0;
+	int ch, quiet = 0, results = 0, rc;
 	size_t i;
 
 	while ((ch = getopt(argc, argv, "qrt:")) != -1) {
@@ -182,14 +193,19 @@ main(int argc, char *argv[])
 	mq_tool_operands(argc - 1, argv + 1, add, "message id");
 	if (until)
 		until = mq_now_ms() + timeout;
-	/* Registered all first: an end while another is waited for counts. */
-	for (i = 0; i < nids; i++)
+	/*
+	 * Registered all first: an end while another is waited for counts.
+	 * The first keeps its waiter (its FIFO never left without a reader);
+	 * the others register afresh when their turn comes.
+	 */
+	first = nids > 0 ? mq_wait_begin(&q, ids[0], NULL) : NULL;
+	for (i = 1; i < nids; i++)
 		mq_wait_close(mq_wait_begin(&q, ids[i], NULL));
 	for (i = 0; i < nids; i++) {
-		mq_tool_tally(wait_one(&q, ids[i], until ? until : 0, quiet,
-		    results));
-		/* A pipeline (mqwait | xargs) learns of each end at once. */
-		if (mq_tool_flush() < 0)
+		rc = wait_one(&q, i == 0 ? first : NULL, ids[i], until ? until :
+		    0, quiet, results);
+		mq_tool_tally(rc);
+		if (rc == MQ_EXIT_TEMP && ferror(stdout))
 			break;
 	}
 	mq_host_leave(&q);

@@ -232,7 +232,7 @@ ids_in() {
 
 @test "bad options and operands exit 2 with the usage" {
 	run -2 --separate-stderr mqput
-	[ "$stderr" = "usage: mqput [-0clgqS] [-d delay] [-e ttl] [-G group] [-K key] [-s size] [-W wait] queue [file ...]" ]
+	[ "$stderr" = "usage: mqput [-0clgqS] [-d delay] [-e ttl] [-G group] [-K key] [-p level] [-s size] [-W wait] queue [file ...]" ]
 	run -2 mqput -x q
 	run -2 --separate-stderr mqput -d soon q
 	[ "$stderr" = "mqput: -d soon: bad duration" ]

@@ -8,7 +8,7 @@ function __mqput_want_queue
     for a in $args
         if test $skip = 1
             set skip 0
-        else if string match -qr -- '^-[0-9A-Za-z]*[deGKsW]$' $a
+        else if string match -qr -- '^-[0-9A-Za-z]*[deGKpsW]$' $a
             set skip 1
         else if not string match -q -- '-*' $a
             return 1
@@ -25,6 +25,7 @@ complete -c mqput -s G -x -d 'Ordered group: its messages one at a time, in put 
 complete -c mqput -s g -d 'With -c, create a queue shared by the group'
 complete -c mqput -s K -x -d 'Coalescing key: nothing added while one with it waits'
 complete -c mqput -s l -d 'One message per line, newline included'
+complete -c mqput -s p -x -a '0 1 2 3 4 5 6 7 8 9' -d 'Level: 0 most urgent, 9 least, default 5'
 complete -c mqput -s q -d 'Print no ids'
 complete -c mqput -s S -d 'Do not sync (throwaway queues)'
 complete -c mqput -s s -x -a '64k 1M 10M 0' -d 'Largest message accepted'

@@ -129,25 +129,37 @@ end_of(const struct mq_verdict *v, enum mq_outcome *e)
 
 /*
  * Write ends/ID whole: under a hidden name, then renamed over any older
- * record (the latest end is the truth).  Synced when sync (a result).  st
- * gets the record's identity, so that a failed ack removes its own only.
+ * record (the latest end is the truth).  dfd is ends/, or the queue with
+ * pre "ends/" (no directory to open on the way to a wake-up; ends/ made if
+ * it is missing).  Synced when sync (a result).  st gets the record's
+ * identity, so that a failed ack removes its own only.
  */
 static int
-record(struct mq_queue *q, int efd, const char *id, enum mq_outcome e,
-    const char *reason, const char *res, size_t len, int sync,
-    struct stat *st)
+record(struct mq_queue *q, int dfd, const char *pre, const char *id,
+    enum mq_outcome e, const char *reason, const char *res, size_t len,
+    int sync, struct stat *st)
 {
-	char tmp[64], line[MQ_FIELD_MAX + 16];
+	char tmp[64], to[MQ_NAME_MAX + 16], line[MQ_FIELD_MAX + 16];
 	int fd, n, r = 0, err;
 
 	if (reason == NULL)
 		reason = "unknown";
 	n = snprintf(line, sizeof(line), "%s%s%s\n", mq_endnames[e],
 	    e == MQ_END_DEAD ? " " : "", e == MQ_END_DEAD ? reason : "");
-	snprintf(tmp, sizeof(tmp), ".r%ld.%08x", (long)getpid(),
+	snprintf(tmp, sizeof(tmp), "%s.r%ld.%08x", pre, (long)getpid(),
 	    arc4random());
-	fd = openat(efd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	if ((size_t)snprintf(to, sizeof(to), "%s%s", pre, id) >= sizeof(to)) {
+		errno = ENAMETOOLONG;
+		return fail(q, id);
+	}
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, q->fmode);
+	if (fd < 0 && errno == ENOENT && *pre && (fd = mq_subdir(q, dfd,
+	    ENDS, 1)) >= 0) {
+		close(fd);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, q->fmode);
+	}
 	if (fd < 0)
 		return fail(q, id);
 	if (mq_write_all(fd, line, (size_t)n) < 0 ||
@@ -159,17 +171,17 @@ record(struct mq_queue *q, int efd, const char *id, enum mq_outcome e,
 		r = -1;
 		err = errno;
 	}
-	if (r == 0 && renameat(efd, tmp, efd, id) < 0) {
+	if (r == 0 && renameat(dfd, tmp, dfd, to) < 0) {
 		r = -1;
 		err = errno;
 	}
 	if (r < 0) {
-		unlinkat(efd, tmp, 0);
+		unlinkat(dfd, tmp, 0);
 		errno = err;
 		return fail(q, id);
 	}
 	/* The record's name must survive a power cut like its data. */
-	if (sync && mq_fsync(efd) < 0)
+	if (sync && mq_fsync(dfd) < 0)
 		return fail(q, id);
 	return 0;
 }
@@ -215,15 +227,22 @@ anyone_waits(struct mq_queue *q)
 	return q->waits;
 }
 
-/* The end has its record: wake the waiters, drop their registration. */
+/*
+ * The end has its record: wake the waiters, drop their registration.  A
+ * FIFO that had no reader when it was looked at (ENXIO) may have one now
+ * that read no record yet: opened again, so that closing it wakes them.
+ */
 static void
 wake_all(struct mq_queue *q, const char *id, int wake)
 {
 	char path[MQ_NAME_MAX + 16];
 
+	snprintf(path, sizeof(path), ENDS "/" WAIT "/%s", id);
+	if (wake < 0)
+		wake = openat(q->fd, path, O_WRONLY | O_NONBLOCK |
+		    O_NOFOLLOW | O_CLOEXEC);
 	if (wake >= 0)
 		close(wake);
-	snprintf(path, sizeof(path), ENDS "/" WAIT "/%s", id);
 	unlinkat(q->fd, path, 0);
 }
 
@@ -232,14 +251,16 @@ wake_all(struct mq_queue *q, const char *id, int wake)
  * rule asks for one (see the top); a failure here costs a waiter only an
  * "outcome unknown", never the end itself, which has happened: not
  * reported.  What leaves done/ or dead/ (retention, a purge, a move of
- * dead letters) ended before: its record stays as it was.
+ * dead letters) ended before: its record stays as it was.  The record is
+ * written before the waiters are woken, and the wake-up is the last step
+ * before them: nothing more of the ender's stands in their way.
  */
 void
 mq_end_settled(struct mq_queue *q, enum mq_dir dir, const struct mq_name *n,
     const struct mq_verdict *v)
 {
 	enum mq_outcome e;
-	int efd, wake, known, reg;
+	int wake, known, reg;
 
 	if (dir == MQ_DONE || dir == MQ_DEAD || !end_of(v, &e))
 		return;
@@ -250,24 +271,26 @@ mq_end_settled(struct mq_queue *q, enum mq_dir dir, const struct mq_name *n,
 	}
 	/* Known beforehand: written before the registrations are looked at. */
 	known = n->key[0] != '\0' || q->cfg.record_ends;
-	efd = -1;
-	if (known && (efd = mq_subdir(q, q->fd, ENDS, 1)) >= 0)
-		record(q, efd, n->id, e, v->reason, NULL, 0, 0, NULL);
+	if (known)
+		record(q, q->fd, ENDS "/", n->id, e, v->reason, NULL, 0, 0,
+		    NULL);
 	reg = anyone_waits(q) && registered(q, n->id, &wake);
-	if (reg && !known && (efd = mq_subdir(q, q->fd, ENDS, 1)) >= 0)
-		record(q, efd, n->id, e, v->reason, NULL, 0, 0, NULL);
+	if (reg && !known)
+		record(q, q->fd, ENDS "/", n->id, e, v->reason, NULL, 0, 0,
+		    NULL);
 	if (reg)
 		wake_all(q, n->id, wake);
-	if (efd >= 0)
-		close(efd);
 }
 
 /*
- * Read a result from fd, at most max bytes (0: no limit): EFBIG beyond.
- * *buf is malloc'ed (NULL for an empty result).
+ * Read fd to its end, at most max bytes (0: no limit): EFBIG beyond.  *buf
+ * is malloc'ed (NULL when empty).  whole: fd is a file that no one writes
+ * any more (an end record, renamed into place whole), so a short read is
+ * its end (read(2) on a regular file), and the read that returns 0 is not
+ * made: one system call less between a waiter's wake-up and its answer.
  */
-int
-mq_result_read(int fd, long long max, char **buf, size_t *len)
+static int
+slurp(int fd, long long max, int whole, char **buf, size_t *len)
 {
 	size_t cap = 0;
 	char *nb;
@@ -294,6 +317,8 @@ mq_result_read(int fd, long long max, char **buf, size_t *len)
 			errno = EFBIG;
 			goto fail;
 		}
+		if (whole && *len < cap)
+			break;
 	}
 	if (*len == 0) {
 		free(*buf);
@@ -305,6 +330,13 @@ fail:
 	*buf = NULL;
 	*len = 0;
 	return -1;
+}
+
+/* Read a result from fd (a pipe, a file), at most max bytes: see slurp. */
+int
+mq_result_read(int fd, long long max, char **buf, size_t *len)
+{
+	return slurp(fd, max, 0, buf, len);
 }
 
 
@@ -328,7 +360,7 @@ mq_end_record(struct mq_queue *q, const struct mq_name *n,
 	}
 	if ((efd = mq_subdir(q, q->fd, ENDS, 1)) < 0)
 		return fail(q, NULL);
-	if (record(q, efd, n->id, e, v->reason, res, len, q->cfg.sync,
+	if (record(q, efd, "", n->id, e, v->reason, res, len, q->cfg.sync,
 	    mine) < 0) {
 		close(efd);
 		return -1;
@@ -428,8 +460,8 @@ mq_end_read(struct mq_queue *q, int efd, const char *id, struct mq_ended *out)
 	fd = openat(efd, id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : fail(q, id);
-	i = mq_result_read(fd, q->cfg.max_size > 0 ? q->cfg.max_size +
-	    MQ_FIELD_MAX + 16 : 0, &buf, &len);
+	i = slurp(fd, q->cfg.max_size > 0 ? q->cfg.max_size + MQ_FIELD_MAX +
+	    16 : 0, 1, &buf, &len);
 	close(fd);
 	if (i < 0)
 		return fail(q, id);

@@ -29,6 +29,7 @@
  * value, written in this order and parsed from the right, so that a foreign
  * name holding commas of its own stays whole:
  *
+ *	p<digit>	its level, 0 most urgent; none: the default (level.c)
  *	t<epoch>	expires (TTL) at this time
  *	d<n>		delivered n times so far
  *	o<tag>-<pid>	claimed on behalf of this process on the host tagged
@@ -55,6 +56,9 @@
 
 #define MQ_NAME_MAX 255
 #define MQ_FIELD_MAX 64
+/* Priorities (level.c): 0 the most urgent, as nice(1); no field: 5. */
+#define MQ_LEVELS 10
+#define MQ_LEVEL_DEFAULT 5
 #define MQ_OWNER_MAX 32		/* an o field, "tag-pid", and its NUL */
 /* A fresh claim is never taken back sooner than this after its rename. */
 #define MQ_RENAME_GRACE_MS 2000
@@ -124,6 +128,7 @@ struct mq_queue {
 /* A parsed file name. */
 struct mq_name {
 	char id[MQ_NAME_MAX + 1];
+	char level;		/* p: '0' (most urgent) to '9'; 0: default */
 	long long expires;	/* t: epoch seconds, 0 none */
 	long long deliveries;	/* d */
 	char owner[MQ_OWNER_MAX]; /* o: "tag-pid" or "" */
@@ -196,6 +201,11 @@ enum mq_refusal { MQ_REFUSED_NOT, MQ_REFUSED_FULL, MQ_REFUSED_RESERVE };
 enum mq_refusal mq_put_refused(const struct mq_put *);
 int mq_put_key(struct mq_put *, const char *key);
 int mq_put_group(struct mq_put *, const char *key);
+int mq_put_level(struct mq_put *, int level);
+
+/* level.c */
+int mq_level_parse(const char *);
+int mq_level(const struct mq_name *);
 
 /* key.c */
 int mq_key_valid(const char *);
@@ -345,6 +355,7 @@ struct mq_topic {
 	char *path;		/* as the user gave it */
 	int fd, subfd, pubfd, tmpfd; /* TOPIC/, subscribers/, pub/, tmp/ */
 	const char *group;	/* of the copies: an ordered group, or NULL */
+	char level;		/* of the copies: as mq_name's */
 	char errobj[MQ_NAME_MAX + 16];
 };
 enum mq_sub_state {

@@ -23,7 +23,12 @@
 
 #include "mq-internal.h"
 
-static const char fieldorder[] = "tdkgocr";
+/*
+ * The level (p) comes first: it is set once, at put, and kept by every move
+ * (claim, release, dead letter, mqmove), so the name's first field says it
+ * in every directory, and a scan finds it right after the id (level.c).
+ */
+static const char fieldorder[] = "ptdkgocr";
 
 static int
 field_rank(char c)
@@ -69,6 +74,13 @@ field_valid(char c, const char *v)
 	const char *dash;
 
 	switch (c) {
+	case 'p':
+		/*
+		 * One digit, never the default: a foreign "x,p5" or "x,p01"
+		 * is part of its id (the default level has no field).
+		 */
+		return v[0] >= '0' && v[0] <= '9' && v[1] == '\0' &&
+		    v[0] != '0' + MQ_LEVEL_DEFAULT;
 	case 't': case 'd':
 		/*
 		 * Only as mq_name_format writes them: a foreign "x,t0" or
@@ -124,6 +136,9 @@ mq_name_parse(const char *s, struct mq_name *n)
 			break;
 		last = r;
 		switch (comma[1]) {
+		case 'p':
+			n->level = comma[2];
+			break;
 		case 't':
 			n->expires = strtoll(comma + 2, NULL, 10);
 			break;
@@ -197,8 +212,13 @@ int
 mq_name_format(char *dst, size_t len, const struct mq_name *n)
 {
 	struct fmt f = { dst, len, 0 };
+	char lv[2] = { 0, 0 };
 
 	put(&f, 0, n->id);
+	if (n->level && n->level != '0' + MQ_LEVEL_DEFAULT) {
+		lv[0] = n->level;
+		put(&f, 'p', lv);
+	}
 	if (n->expires > 0)
 		put_num(&f, 't', n->expires);
 	if (n->deliveries > 0)

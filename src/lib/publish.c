@@ -423,6 +423,7 @@ deliver(struct pub *P)
 		strlcpy(a.n.id, g->did, sizeof(a.n.id));
 		if (P->t->group)
 			strlcpy(a.n.group, P->t->group, sizeof(a.n.group));
+		a.n.level = P->t->level;
 		if (mq_enter_name(&g->q, &a.n, -1) < 0) {
 			missed(g, MQ_SUB_FAILED);
 			continue;

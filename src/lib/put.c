@@ -26,6 +26,7 @@ struct mq_put {
 	enum mq_refusal refused; /* by the last commit (limit.c) */
 	char key[MQ_FIELD_MAX + 1]; /* of the one message; "" none */
 	char group[MQ_FIELD_MAX + 1]; /* of every message; "" none */
+	char level;		/* of every message: as mq_name's */
 	struct mq_arrival *p;	/* staged in tmp/: p[i].tmp */
 	size_t n, cap;
 };
@@ -85,6 +86,7 @@ name_new(struct mq_put *p, struct mq_arrival *a)
 		return -1;
 	strlcpy(a->n.key, p->key, sizeof(a->n.key));
 	strlcpy(a->n.group, p->group, sizeof(a->n.group));
+	a->n.level = p->level;
 	return mq_name_format(a->tmp, sizeof(a->tmp), &a->n);
 }
 
@@ -264,6 +266,18 @@ int
 mq_put_group(struct mq_put *p, const char *key)
 {
 	return word(p, p->group, key);
+}
+
+/* Every message of this put has level (0-9): EINVAL if not a level. */
+int
+mq_put_level(struct mq_put *p, int level)
+{
+	if (level < 0 || level >= MQ_LEVELS || p->n > 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	p->level = level == MQ_LEVEL_DEFAULT ? 0 : (char)('0' + level);
+	return 0;
 }
 
 /*

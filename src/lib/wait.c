@@ -318,14 +318,26 @@ sleep_until(struct mq_waiter *w, long long until)
 	return 0;
 }
 
-/* The next look for the message, as it stands. */
-static long long
-next_look(struct mq_waiter *w, long long now, int where)
+/*
+ * Keep the registration fresh (its mtime: mqreap sees a live waiter).  The
+ * FIFO held is kept, not opened anew: an ender that closed its write end
+ * while we held none would wake nobody, after our last look for the
+ * record.  1 if the registration had to be made afresh (the caller looks
+ * for the record again), 0 if not.
+ */
+static int
+refresh(struct mq_waiter *w)
 {
-	if (where < 0)
-		return now + MQ_RENAME_GRACE_MS / 8;
-	enroll(w);	/* refreshed: mqreap sees a live waiter */
-	return now + RECHECK_MS;
+	struct stat st, mine;
+
+	if (w->fifo >= 0 && fstat(w->fifo, &mine) == 0 &&
+	    fstatat(w->wfd, w->id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_ino == mine.st_ino && st.st_dev == mine.st_dev) {
+		utimensat(w->wfd, w->id, NULL, AT_SYMLINK_NOFOLLOW);
+		return 0;
+	}
+	enroll(w);
+	return 1;
 }
 
 /*
@@ -347,11 +359,13 @@ mq_wait_end(struct mq_waiter *w, long long until, struct mq_ended *out)
 		/*
 		 * Woken with no record (its ender killed before writing
 		 * it): POLLHUP stays once the ender has closed, so a fresh
-		 * registration, or this would be a busy loop.
+		 * registration, or this would be a busy loop; then the
+		 * record is looked for again (it may have come in between).
 		 */
 		if (w->woken) {
 			w->woken = 0;
 			enroll(w);
+			continue;
 		}
 		now = mq_now_ms();
 		if (now >= look) {
@@ -367,7 +381,10 @@ mq_wait_end(struct mq_waiter *w, long long until, struct mq_ended *out)
 				errno = ENOENT;
 				return -1;
 			}
-			look = next_look(w, now, where);
+			look = now + (where < 0 ? MQ_RENAME_GRACE_MS / 8 :
+			    RECHECK_MS);
+			if (where == 0 && refresh(w))
+				continue;
 		}
 		if (until && now >= until)
 			return 0;

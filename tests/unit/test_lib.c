@@ -139,6 +139,20 @@ test_names(void)
 	snprintf(buf, sizeof(buf), "%s,t17,d2,kuser-42,o0123456789ab-9,c1f", id);
 	CHECK(roundtrip(buf, &n) && strcmp(n.key, "user-42") == 0 &&
 	    n.deliveries == 2 && strcmp(n.token, "1f") == 0);
+	/* The level: one digit right after the id; the default has none. */
+	snprintf(buf, sizeof(buf), "%s,p0,t17,d2", id);
+	CHECK(roundtrip(buf, &n) && n.level == '0' && mq_level(&n) == 0 &&
+	    n.expires == 17 && strcmp(n.id, id) == 0);
+	CHECK(roundtrip(id, &n) && n.level == 0 &&
+	    mq_level(&n) == MQ_LEVEL_DEFAULT);
+	CHECK(roundtrip("x,p5", &n) && strcmp(n.id, "x,p5") == 0 &&
+	    mq_level(&n) == MQ_LEVEL_DEFAULT);
+	CHECK(roundtrip("x,p01", &n) && strcmp(n.id, "x,p01") == 0);
+	CHECK(roundtrip("x,t5,p1", &n) && strcmp(n.id, "x,t5") == 0 &&
+	    n.level == '1');
+	CHECK(mq_level_parse("0") == 0 && mq_level_parse("9") == 9 &&
+	    mq_level_parse("10") < 0 && mq_level_parse("") < 0 &&
+	    mq_level_parse("-1") < 0);
 	CHECK(mq_name_parse("x,kuser/1", &n) < 0);
 	CHECK(mq_name_parse("x,k,d1", &n) == 0 && strcmp(n.id, "x,k") == 0);
 	CHECK(mq_key_valid("a.b_c-1") && !mq_key_valid("") &&
