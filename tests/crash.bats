@@ -197,6 +197,66 @@ ack_result_state() {
 	[ "$runs" -ge 30 ]
 }
 
+# deleted_ack_state ID CLAIM: after an mqack killed anywhere in a queue that
+# keeps no done/ (the message is deleted: nothing else tells of its end),
+# with a waiter registered for ID: the claim, or the record of its end;
+# never the message gone with no record (a waiter's "outcome unknown").
+deleted_ack_state() {
+	local rec=q/ends/$1
+	if [ -e "$rec" ]; then
+		[ "$(cat "$rec")" = acknowledged ] ||
+		    { echo "record: $(cat "$rec")"; return 1; }
+	elif [ ! -e "$2" ]; then
+		echo "$2 deleted with no record"
+		return 1
+	fi
+}
+
+@test "SIGKILL of an ack that deletes a message someone waits for, at every call: the claim, or the record" {
+	local sys n calls runs=0 acked=0
+	# Which calls such an ack makes, and how often each.
+	for n in 1 2; do
+		rm -rf q
+		mkq q
+		sed -i 's/^keep_done = yes/keep_done = no/' q/config
+		id=$(mqput q <<<x)
+		# A registration of a waiter that comes and goes: mqwait leaves it.
+		run -1 mqwait -t 0 q "$id"
+		[ -p "q/ends/wait/$id" ]
+		c=$(mqget q)
+		if [ "$n" = 1 ]; then
+			strace -f -c -o calls.txt mqack "$c"
+			calls=$(awk '$4 ~ /^[0-9]+$/ && $NF ~ /^[a-z_0-9]+$/ &&
+			    $NF != "total" && $NF != "execve" { print $NF ":" $4 }' \
+			    calls.txt)
+			[ -n "$calls" ]
+			continue
+		fi
+		for sys in $calls; do
+			for n in $(seq "${sys#*:}"); do
+				rm -rf q
+				mkq q
+				sed -i 's/^keep_done = yes/keep_done = no/' q/config
+				id=$(mqput q <<<x)
+				run -1 mqwait -t 0 q "$id"
+				c=$(mqget q)
+				run strace -f -o /dev/null \
+				    -e inject="${sys%:*}":signal=KILL:when="$n" \
+				    mqack "$c"
+				deleted_ack_state "$id" "$c"
+				runs=$((runs + 1))
+				[ -e "$c" ] && continue
+				# Gone: a waiter learns it was acknowledged.
+				run -0 mqwait -t 10 q "$id"
+				[ "$output" = "$id acknowledged" ]
+				acked=$((acked + 1))
+			done
+		done
+	done
+	echo "# $runs kill points, $acked of them after the end" >&3
+	[ "$runs" -ge 20 ] && [ "$acked" -ge 1 ]
+}
+
 @test "inotify on new/ during 200 puts never sees a partial file" {
 	command -v inotifywait >/dev/null || skip "no inotifywait"
 	mkq q

@@ -150,6 +150,48 @@ done_rc() {
 	[ "$output" = "$b acknowledged" ]
 }
 
+# calls OUT CMD...: CMD under strace, its fsync, renames and unlinks in OUT.
+calls() {
+	local out=$1
+	shift
+	strace -f -e trace=openat,fsync,rename,renameat,renameat2,unlinkat \
+	    -o "$out" "$@"
+}
+
+@test "an end that deletes a message someone waits for is recorded and synced before the message goes" {
+	mkq q
+	echo 'keep_done = no' >>q/config
+	id=$(put q)
+	run -1 mqwait -t 0 q "$id"	# its registration stays
+	c=$(mqget q)
+	calls s mqack "$c"
+	run -0 mqwait q "$id"
+	[ "$output" = "$id acknowledged" ]
+	# The record's name in ends/, the fsync of ends/, then the unlink.
+	rec=$(grep -n "rename.*\"$id\")" s | cut -d: -f1)
+	gone=$(grep -n "unlinkat([0-9]*, \"${c##*/}\"" s | cut -d: -f1)
+	[ -n "$rec" ] && [ -n "$gone" ] && [ "$rec" -lt "$gone" ]
+	sed -n "$rec,${gone}p" s | grep -q '^[0-9]* *fsync('
+}
+
+@test "an end that leaves its message in done/ writes its record in place, unsynced: done/ tells it" {
+	mkq q
+	id=$(put q)
+	run -1 mqwait -t 0 q "$id"
+	calls s mqack "$(mqget q)"
+	grep -q "openat(.*\"ends/$id\", O_WRONLY|O_CREAT|O_EXCL" s
+	! grep -q 'rename.*ends' s
+	# No fsync more than an ack nobody waits for makes.
+	mkq r
+	calls t mqack "$(put r >/dev/null; mqget r)"
+	[ "$(grep -c 'fsync(' s)" = "$(grep -c 'fsync(' t)" ]
+	# A record cut short (its writer killed before its line) is no
+	# record: a waiter learns the end where the message is.
+	: >"q/ends/$id"
+	run -0 mqwait q "$id"
+	[ "$output" = "$id acknowledged" ]
+}
+
 @test "mqput -W puts, waits and prints the result instead of the id" {
 	mkq q
 	(r=0; echo question | mqput -W 30s q >out || r=$?; echo $r >out.rc) \

@@ -89,6 +89,7 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
     const struct mq_verdict *v, char *newname, size_t len)
 {
 	struct mq_name n, to;
+	struct mq_prerec pre;
 	struct stat st;
 	long long now = mq_now_ms();
 	enum mq_dir todir = mq_fate_dir(v);
@@ -107,8 +108,14 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 			break;
 		/* FALLTHROUGH */
 	case MQ_FATE_DELETE:
-		if (unlinkat(q->dfd[dir], name, 0) < 0)
+		/* No trace left: a waiter's record first (end.c). */
+		if (mq_end_before(q, dir, &n, v, &pre) < 0)
+			return -1;
+		if (unlinkat(q->dfd[dir], name, 0) < 0) {
+			mq_end_unmade(&pre);
 			return lost(q, dir, name);
+		}
+		v = mq_end_made(&pre, v);
 		q->dirty |= 1u << dir;
 		goto ended;
 	case MQ_FATE_BURY:

@@ -176,6 +176,18 @@ struct mq_verdict {
 void mq_fate(const struct mq_config *, const struct mq_name *,
     enum mq_event, long long now, struct mq_verdict *);
 enum mq_dir mq_fate_dir(const struct mq_verdict *);
+/* end.c: the record of an end that leaves no trace, made before it. */
+struct mq_prerec {
+	int efd;		/* ends/, while a record is ours */
+	struct stat mine;	/* the record written */
+	const char *id;
+	struct mq_verdict v;	/* the verdict, recorded */
+};
+int mq_end_before(struct mq_queue *, enum mq_dir, const struct mq_name *,
+    const struct mq_verdict *, struct mq_prerec *);
+const struct mq_verdict *mq_end_made(struct mq_prerec *,
+    const struct mq_verdict *);
+void mq_end_unmade(struct mq_prerec *);
 void mq_fate_name(const struct mq_name *from, const struct mq_verdict *,
     long long now, struct mq_name *to);
 #define MQ_BACKOFF_MAX_MS (3600LL * 1000)
