@@ -311,6 +311,20 @@ sec_b() {
 			done
 			rm -rf "$W/$fs/l"
 			record "$sec.get" "$fs" check "$N" $lc
+			# the process starts that loop makes (one per 1000
+			# claims and the last, empty one), with nothing done
+			ls=
+			for run in 0 $(seq "$RUNS"); do
+				t0=$(now) i=0
+				while [ $i -le $((N / 1000)) ]; do
+					"$LIMIT" true
+					i=$((i + 1))
+				done
+				t1=$(now)
+				[ "$run" = 0 ] && continue
+				ls="$ls $((t1 - t0))"
+			done
+			record "$sec.starts" "$fs" limit "$((N / 1000 + 1))" $(ns2s $ls)
 		else
 			lim_cycle "$fs" "$sec" "$N" batch
 		fi

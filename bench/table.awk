@@ -16,6 +16,7 @@ function label(c,   n) {
 	if (c == "b.yes.ack") return "(b) mqack < list, durable"
 	if (c == "b.yes.cycle") return "(b) cycle, durable"
 	if (c == "b.each.cycle") return "(b) limit: durable one by one"
+	if (c == "b.no.starts") return "(b) limit: process starts, doing nothing"
 	if (c == "c.lat50") return "(c) mqwatch push latency p50, sync = no"
 	if (c == "c.lat99") return "(c) mqwatch push latency p99, sync = no"
 	if (c == "c.slat50") return "(c) mqwatch push latency p50, durable"
@@ -197,9 +198,14 @@ function targets12(   f, ph, i, m, t, l, fr, r, ok, s, c50, c99, m50, m99, j1, j
 	m = rate("b.no.get" SUBSEP fs SUBSEP "mq")
 	l = rate("b.no.get" SUBSEP fs SUBSEP "limit")
 	c = rate("b.no.get" SUBSEP fs SUBSEP "check")
-	if (m && l)
-		printf "- mqget -n 1000 on tmpfs >= 0.8 of the limit's claims: %.2f (of the limit that also checks each candidate: %.2f): %s\n",
-		    m / l, c ? m / c : 0, verdict(m >= 0.8 * l)
+	# issue 22: against the limit that checks each candidate as mq must;
+	# beside it, that limit plus the process starts the bench's loop
+	# makes (one per 1000 claims), which no tool run that way can avoid
+	k = "b.no.starts" SUBSEP fs SUBSEP "limit"
+	if (m && l && c)
+		printf "- mqget -n 1000 on tmpfs >= 0.8 of the checking limit: %.2f (of the plain limit: %.2f; of the checking limit plus the loop's %d process starts: %.2f): %s\n",
+		    m / c, m / l, cnt[k], (k in sec) ? m * (cnt["b.no.get" SUBSEP fs SUBSEP "check"] / c + sec[k]) / cnt["b.no.get" SUBSEP fs SUBSEP "check"] : 0,
+		    verdict(m >= 0.8 * c)
 	for (i = 1; i <= 2; i++) {
 		fs = i == 1 ? "ext4" : "tmpfs"
 		m = rate("m.1" SUBSEP fs SUBSEP "mq"); l = rate("m.4" SUBSEP fs SUBSEP "mq")
