@@ -81,6 +81,43 @@ n=${CLUSTER_N:-60}
 	[ "$output" = answer ]
 }
 
+# waiting_on DIR N: at least N processes hold DIR/ends/wait/ open (a waiter
+# on a network file system holds that directory, not a FIFO: mqput -W has
+# put or coalesced and is in its wait).
+waiting_on() {
+	local pids
+	pids=$(pgrep -d ' ' -x 'mqput|mqwait') || return 1
+	[ "$(cd /proc && ls -l $(printf '%s/fd ' $pids) 2>/dev/null |
+	    grep -c " $1/ends/wait\$")" -ge "$2" ]
+}
+
+@test "mqput -K -W from both hosts: one message, the worker on one host answers, every requester gets the result" {
+	. "$MQ_ROOT/tests/cluster/fs.sh"
+	local i h pids=()
+	mqput -c -l "$GL/m1/seg" </dev/null
+	echo 'poll = 100ms' >>"$GL/m1/seg/config"
+	for i in 1 2 3; do
+		for h in 1 2; do
+			gl_host "host$h" "echo 'segment 17' |
+			    mqput -K seg17 -W 120s $GL/m$h/seg" >"got.$h.$i" 3>&- &
+			pids+=($!)
+		done
+	done
+	# All six coalesced into one message and in their wait.
+	until_ok waiting_on "$GL/m1/seg" 3
+	until_ok waiting_on "$GL/m2/seg" 3
+	[ "$(count "$GL/m1/seg/new")" = 1 ]
+	gl_host host2 "m=\$(mqget $GL/m2/seg) && echo 'fetched 17' |
+	    mqack -R - \"\$m\""
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	for i in got.*; do
+		[ "$(cat "$i")" = 'fetched 17' ] || { echo "$i: $(cat "$i")"; false; }
+	done
+	[ "$(count "$GL/m1/seg/new")" = 0 ] && [ "$(count "$GL/m1/seg/cur")" = 0 ]
+}
+
 @test "a host whose clock runs ahead of the volume's takes back no claim of the other host, and says why" {
 	# libfaketime itself: the faketime wrapper names a semaphore after its
 	# pid, and pids repeat across PID namespaces.
