@@ -430,8 +430,9 @@ put_and_wait(struct mq_queue *q, struct mq_put *p, const struct opts *o)
 	int rc, r;
 
 	waiting = 1;
+	/* No ends/ to wait by: an error, before anything is put. */
 	if (!o->key && (w = mq_wait_begin(q, mq_put_id(p, 0), NULL)) == NULL)
-		err(MQ_EXIT_TEMP, "malloc");
+		return mq_tool_error(q, NULL);
 	if (w)
 		mq_wait_ready(w);
 	if ((rc = commit(q, p)) != 0) {
@@ -439,8 +440,11 @@ put_and_wait(struct mq_queue *q, struct mq_put *p, const struct opts *o)
 		return rc;
 	}
 	strlcpy(id, mq_put_id(p, 0), sizeof(id));
-	if (w == NULL && (w = mq_wait_begin(q, id, NULL)) == NULL)
-		err(MQ_EXIT_TEMP, "malloc");
+	if (w == NULL && (w = mq_wait_begin(q, id, NULL)) == NULL) {
+		rc = mq_tool_error(q, NULL);
+		warnx("%s: %s: put, not waited for (-W)", q->path, id);
+		return rc;
+	}
 	r = mq_wait_end(w, mq_now_ms() + o->wait, &e);
 	mq_wait_close(w);
 	if (gotsig) {

@@ -127,8 +127,9 @@ wait_one(struct mq_queue *q, struct mq_waiter *w, const char *id,
 	for (;;) {
 		/* Begun anew after a fault: the queue may have been reopened. */
 		if (w == NULL && (w = mq_wait_begin(q, id, NULL)) == NULL)
-			err(MQ_EXIT_TEMP, "malloc");
-		r = mq_wait_end(w, until, &e);
+			r = -1;
+		else
+			r = mq_wait_end(w, until, &e);
 		if (r >= 0 || errno == ENOENT || errno == EINTR)
 			break;
 		mq_wait_close(w);

@@ -192,6 +192,18 @@ calls() {
 	[ "$output" = "$id acknowledged" ]
 }
 
+@test "ends/ that cannot be opened is an error of mqwait and mqput -W, not 'nothing recorded'" {
+	mkq q
+	id=$(put q)
+	mqack "$(mqget q)"
+	echo planted >q/ends
+	run -100 --separate-stderr mqwait -t 5s q "$id"
+	[ "$stderr" = "mqwait: q/ends: Not a directory" ]
+	run -100 --separate-stderr mqput -W 5s q <<<x
+	[[ "$stderr" == "mqput: q/ends: Not a directory"* ]]
+	[ "$(count q/new)" = 0 ]
+}
+
 @test "mqput -W puts, waits and prints the result instead of the id" {
 	mkq q
 	(r=0; echo question | mqput -W 30s q >out || r=$?; echo $r >out.rc) \

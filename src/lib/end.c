@@ -265,7 +265,8 @@ retry:
 /*
  * Is a waiter registered for id?  1 (*wake: the FIFO's write end, to close
  * once the record is written; -1 if none could be had), 0 if not.  A FIFO
- * nobody holds open yet (ENXIO) or not ours to open still counts.
+ * nobody holds open yet (ENXIO), not ours to open, or one the file system
+ * failed to open (EIO: maybe there) still counts.
  */
 static int
 registered(struct mq_queue *q, const char *id, int *wake)
@@ -280,8 +281,8 @@ registered(struct mq_queue *q, const char *id, int *wake)
 	    O_CLOEXEC);
 	if (*wake >= 0)
 		return 1;
-	return errno == ENXIO || errno == EACCES || errno == EPERM ||
-	    errno == ETXTBSY;
+	/* Only "no such registration" says nobody waits: a fault records. */
+	return errno != ENOENT;
 }
 
 /*
@@ -297,7 +298,9 @@ anyone_waits(struct mq_queue *q)
 	struct stat st;
 
 	if (q->waits_at == 0 || now - q->waits_at >= MQ_WAITS_MS) {
-		q->waits = fstatat(q->fd, ENDS "/" WAIT, &st, 0) == 0;
+		/* Not knowing (EIO, ...) is "maybe": looked for per end. */
+		q->waits = fstatat(q->fd, ENDS "/" WAIT, &st, 0) == 0 ||
+		    errno != ENOENT;
 		q->waits_at = now;
 	}
 	return q->waits;

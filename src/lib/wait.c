@@ -128,13 +128,33 @@ mq_wait_ready(struct mq_waiter *w)
 }
 
 /*
+ * ends/ or ends/wait/ (name) in at, made if missing.  A reader of a group
+ * queue may not make it (EACCES, EPERM, EROFS): -2, and the waiter polls
+ * without it; any other failure is -1 (errno): a fault is not mistaken for
+ * "nothing recorded".
+ */
+static int
+ends_dir(struct mq_queue *q, int at, const char *name)
+{
+	int fd;
+
+	if ((fd = mq_subdir(q, at, name, 0)) >= 0 || errno != ENOENT)
+		return fd;
+	if ((fd = mq_subdir(q, at, name, 1)) >= 0)
+		return fd;
+	return errno == EACCES || errno == EPERM || errno == EROFS ? -2 : -1;
+}
+
+/*
  * Begin to wait for id in q (name: its name in new/, if the caller knows
  * it).  Registered when this returns: an end from now on is recorded.
+ * NULL with errno (q->errobj named) if ends/ could not be had.
  */
 struct mq_waiter *
 mq_wait_begin(struct mq_queue *q, const char *id, const char *name)
 {
 	struct mq_waiter *w;
+	int e;
 
 	if (!mq_id_valid(id)) {
 		errno = EINVAL;
@@ -150,9 +170,14 @@ mq_wait_begin(struct mq_queue *q, const char *id, const char *name)
 		w->dir = MQ_NEW;
 	else
 		w->name[0] = '\0';
-	/* A reader of a group queue may not make ends/: it polls. */
-	if ((w->efd = mq_subdir(q, q->fd, "ends", 1)) >= 0)
-		w->wfd = mq_subdir(q, w->efd, "wait", 1);
+	if ((w->efd = ends_dir(q, q->fd, "ends")) == -1 || (w->efd >= 0 &&
+	    (w->wfd = ends_dir(q, w->efd, "wait")) == -1)) {
+		e = errno;
+		mq_obj_error(q, "ends", w->efd >= 0 ? "wait" : NULL, NULL);
+		mq_wait_close(w);
+		errno = e;
+		return NULL;
+	}
 	enroll(w);
 	w->ready = ready_at(w);
 	return w;

@@ -35,7 +35,7 @@ while getopts o:s:v c; do
 done
 shift $((OPTIND - 1))
 [ -z "$out" ] || out=$(realpath -m "$out")
-SCENARIOS=${*:-put putl create get get1 getb ack release fail extend watch watchpipe reap stat}
+SCENARIOS=${*:-put putl create get get1 getb ack release fail extend watch watchpipe reap stat ackr ackw ackwd wait waitr}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -91,6 +91,11 @@ strerror() {
 }
 
 # A queue q holding m1, m2, m3, and what each job needs (in the cwd).
+# The waits' (issue 20): ackr, an ack with a result; ackw, an ack of a
+# message someone waits for (a registration left by "mqwait -t 0");
+# ackwd, the same in a queue that keeps no done/ (the record made before
+# the message goes); wait and waitr, mqwait on m1 acknowledged without a
+# record (done/ tells) and with a result (in ID, its id).
 setup() {
 	if [ "$1" = get1 ]; then
 		mqput -c q </dev/null >/dev/null && rm -f q/new/* &&
@@ -99,13 +104,22 @@ setup() {
 		mqput -c q </dev/null >/dev/null && rm -f q/new/* &&
 			printf 'm1\nm2\nm3\n' | mqput -l -q q || return 1
 	fi
+	[ "$1" != ackwd ] ||
+		sed -i 's/^keep_done = yes/keep_done = no/' q/config || return 1
 	case $1 in
-	ack | release | fail | extend | reap) mqget q >claim || return 1 ;;
+	ack | release | fail | extend | reap | ackr) mqget q >claim || return 1 ;;
+	ackw | ackwd) mqget q >claim && mqwait -t 0 q "$(msgid)" 2>/dev/null
+		[ -p "q/ends/wait/$(msgid)" ] || return 1 ;;
+	wait) mqack "$(mqget q)" && mqget q >/dev/null && : >claim &&
+		ls q/done | sed 's/,.*//' >ID ;;
+	waitr) mqget q >claim && echo r1 | mqack -R - "$(cat claim)" &&
+		msgid >ID && mqget q >/dev/null ;;
 	*) : >claim ;;
 	esac
 	case $1 in
 	put) echo m4 >stdin ;;
 	putl | create) printf 'm4\nm5\n' >stdin ;;
+	ackr) echo r1 >stdin ;;
 	*) : >stdin ;;
 	esac
 }
@@ -128,6 +142,38 @@ job() {
 	watchpipe) echo mqwatch -n 1 q ;;
 	reap) echo faketime -f +1h mqreap q ;;
 	stat) echo mqstat q ;;
+	ackr) echo mqack -R - "$c" ;;
+	ackw | ackwd) echo mqack "$c" ;;
+	wait) echo mqwait q "$(cat ID)" ;;
+	waitr) echo mqwait -r q "$(cat ID)" ;;
+	esac
+}
+
+# The id of the message claimed in setup.
+msgid() {
+	local c
+	c=$(cat claim)
+	c=${c##*/}
+	echo "${c%%,*}"
+}
+
+# What a wait's run must have said or kept, beyond the spool's rules (a
+# word for the verdict if it did not): an acknowledgement that succeeded
+# left its record (ackr: with its result; ackwd: the only trace of its
+# end), and a wait that succeeded said how m1 ended.
+waits_check() {
+	local s=$1 x=$2 id
+	case $s in
+	ackr | ackwd)
+		[ "$x" = 0 ] || return 0
+		id=$(msgid)
+		case $s in
+		ackr) [ "$(cat "q/ends/$id" 2>/dev/null)" = "$(printf 'acknowledged\nr1')" ] ;;
+		ackwd) [ "$(cat "q/ends/$id" 2>/dev/null)" = acknowledged ] ;;
+		esac || echo " record" ;;
+	wait) [ "$x" != 0 ] || [ "$(cat out)" = "$(cat ID) acknowledged" ] ||
+		echo " said" ;;
+	waitr) [ "$x" != 0 ] || [ "$(cat out)" = r1 ] || echo " said" ;;
 	esac
 }
 
@@ -149,6 +195,7 @@ expected() {
 	case $s in
 	create) ;;
 	get1) echo m1 ;;
+	ackwd) ;;	# keep_done = no: acknowledged is deleted
 	*) printf 'm1\nm2\nm3\n' ;;
 	esac
 	case $s in
@@ -211,6 +258,7 @@ run_case() {
 		grep -Eqx 'm[1-5]' "$f" && [ "$(wc -l <"$f")" = 1 ] ||
 			{ why="$why partial"; break; }
 	done
+	why="$why$(waits_check "$s" "$x")"
 	ids=0
 	[[ $s == put* || $s == create ]] && ids=$(grep -c . out)
 	expected "$s" "$ids" | sort >want
@@ -220,7 +268,7 @@ run_case() {
 	case $r in
 	0) ;;
 	1) [ "$s" = get1 ] || why="$why rerun" ;;
-	3) [[ $s == ack || $s == release || $s == fail || $s == extend ]] ||
+	3) [[ $s == ack* || $s == release || $s == fail || $s == extend ]] ||
 		why="$why rerun" ;;
 	*) why="$why rerun" ;;
 	esac
