@@ -173,13 +173,14 @@ table_ages(void)
 
 /*
  * The paused queues, the ordered groups held and the messages waiting
- * behind them, then the dead letters by reason, if any.
+ * behind them, the waiting messages by level, then the dead letters by
+ * reason, if any.
  */
 static void
 table_notes(void)
 {
 	size_t i, j;
-	int any;
+	int any, b;
 
 	for (i = 0, any = 0; i < nq; i++)
 		if (qs[i].ok && qs[i].s.paused)
@@ -194,6 +195,20 @@ table_notes(void)
 			fprintf(out, "\nordered groups\n");
 		fprintf(out, "%s: %llu held, %llu waiting behind\n",
 		    qs[i].path, qs[i].s.groups, qs[i].s.behind);
+	}
+	for (i = 0, any = 0; i < nq; i++) {
+		/* Only where a level other than the default waits. */
+		if (!qs[i].ok || qs[i].s.level[MQ_LEVEL_DEFAULT] ==
+		    qs[i].s.n[MQ_ST_VISIBLE] + qs[i].s.n[MQ_ST_DELAYED])
+			continue;
+		if (!any++)
+			fprintf(out, "\nwaiting by level (0 the most urgent)\n");
+		fprintf(out, "%s:", qs[i].path);
+		for (j = 0, b = 0; j < MQ_LEVELS; j++)
+			if (qs[i].s.level[j])
+				fprintf(out, "%s %zu %llu", b++ ? "," : "", j,
+				    qs[i].s.level[j]);
+		putc('\n', out);
 	}
 	for (i = 0, any = 0; i < nq; i++) {
 		if (!qs[i].ok || qs[i].s.ndead == 0)
@@ -268,6 +283,11 @@ json(const struct qstat *q)
 	for (j = 0; j < s->ndead; j++)
 		fprintf(out, "%s\"%s\":%llu", j ? "," : "", s->dead[j].reason,
 		    s->dead[j].n);
+	fputs("},\"levels\":{", out);
+	for (j = 0, b = 0; j < MQ_LEVELS; j++)
+		if (s->level[j])
+			fprintf(out, "%s\"%zu\":%llu", b++ ? "," : "", j,
+			    s->level[j]);
 	fputs("},\"age_minutes\":{", out);
 	for (b = 0; b < MQ_AGE_BUCKETS - 1; b++)
 		fprintf(out, "%s\"%lld\":%llu", b ? "," : "",
@@ -425,6 +445,14 @@ prom(void)
 		if (qs[i].ok) {
 			pstart("mq_group_waiting_messages", &qs[i]);
 			fprintf(out, "} %llu\n", qs[i].s.behind);
+		}
+	family("mq_waiting_messages", "gauge",
+	    "Messages waiting in new/ (visible or delayed), by level.");
+	for (i = 0; i < nq; i++)
+		for (j = 0; qs[i].ok && j < MQ_LEVELS; j++) {
+			pstart("mq_waiting_messages", &qs[i]);
+			fprintf(out, ",level=\"%zu\"} %llu\n", j,
+			    qs[i].s.level[j]);
 		}
 	family("mq_dead_letters", "gauge", "Dead letters, by reason.");
 	for (i = 0; i < nq; i++)

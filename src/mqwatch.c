@@ -704,8 +704,12 @@ wait_dispatch(struct watch *W, long long wake, int listen)
 
 	pfd[0].fd = W->sfd;
 	pfd[0].events = POLLIN;
-	pfd[1].fd = listen || (W->pend.pid && !W->stopping) ?
-	    mq_watch_fd(W->w) : -1;
+	/*
+	 * Also while busy in the middle of a walk: an urgent arrival is
+	 * then known, and claimed before the rest of the walk (level.c).
+	 */
+	pfd[1].fd = !W->stopping && (listen || W->pend.pid ||
+	    W->walk.pos < W->walk.s.n) ? mq_watch_fd(W->w) : -1;
 	pfd[1].events = POLLIN;
 	/* The reader gone (POLLERR) while a line waits in the pipe. */
 	pfd[2].fd = W->pend.pid ? STDOUT_FILENO : -1;

@@ -392,3 +392,77 @@ SYSCALLS="openat flock write renameat renameat2 unlinkat fsync syncfs getdents64
 	echo "crash points: $kills"
 	[ "$kills" -gt 15 ]
 }
+
+# Priorities (issue 24): a crash at any system call of a prioritised put
+# or of a claim that reads the hint of urgent names (QUEUE/.urgent) loses
+# no message, and the urgent ones are still claimed first: at once, or, if
+# the crash lost the hint's name, at the next full read (the documented
+# race: two seconds, here faketime's).
+
+# backlog Q: 100 messages of the default level, one claimed (so that an
+# index of the rest is left), and the claim acknowledged.
+backlog() {
+	mkq "$1"
+	seq 100 | mqput -q -l "$1"
+	mqack "$(mqget "$1")"
+	[ -s "$1/.index" ]
+}
+
+URGENT_SYSCALLS="openat flock fstat write renameat2 fsync close"
+
+@test "SIGKILL at any system call of a prioritised put: whole or absent, and then claimed first" {
+	local sc when kills=0
+	for sc in $URGENT_SYSCALLS; do
+		for when in $(seq 12); do
+			rm -rf q
+			backlog q
+			run strace -f -o /dev/null \
+				-e inject="$sc":signal=KILL:when="$when" \
+				mqput -p 0 q <<<urgent
+			[ "$status" = 0 ] && break
+			kills=$((kills + 1))
+			[ "$status" = 137 ]
+			[ "$(count q/new)" -le 100 ]
+			ls q/new | grep -q ',p0$' || continue
+			[ "$(cat q/new/*,p0)" = urgent ]
+			if grep -q ',p0$' q/.urgent 2>/dev/null; then
+				c=$(mqget q)
+			else
+				c=$(faketime -f '+3s' mqget q)
+			fi
+			[ "$(cat "$c")" = urgent ] || { echo "$sc $when"; false; }
+		done
+	done
+	echo "crash points: $kills"
+	[ "$kills" -gt 20 ]
+}
+
+CLAIM_SYSCALLS="openat flock pread64 pwrite64 ftruncate newfstatat renameat2 utimensat fsync"
+
+@test "SIGKILL at any system call of a claim with urgent names in the hint: none lost, urgent first" {
+	local sc when kills=0
+	for sc in $CLAIM_SYSCALLS; do
+		for when in $(seq 12); do
+			rm -rf q
+			backlog q
+			echo u1 | mqput -q -p 1 q
+			echo u0 | mqput -q -p 0 q
+			[ "$(wc -l <q/.urgent)" = 2 ]
+			run strace -f -o /dev/null \
+				-e inject="$sc":signal=KILL:when="$when" mqget -n 3 q
+			[ "$status" = 0 ] && break
+			kills=$((kills + 1))
+			[ "$status" = 137 ]
+			# Every message in new/ or cur/, once.
+			[ $(( $(count q/new) + $(count q/cur) )) = 101 ]
+			# Claims of the dead process expire; the urgent come
+			# first (an expired claim after those the hint names).
+			faketime -f '+1h' mqget -b -n 200 q >got
+			[ "$(wc -l <got)" = 101 ]
+			[ "$(head -n 2 got | sort | tr '\n' ' ')" = "u0 u1 " ] ||
+			    { echo "$sc $when: $(head -n 3 got)"; false; }
+		done
+	done
+	echo "crash points: $kills"
+	[ "$kills" -gt 20 ]
+}

@@ -1,10 +1,11 @@
 /*
- * claim.c: take the oldest visible messages, exclusively.
+ * claim.c: take the most urgent, oldest visible messages, exclusively.
  *
  * Candidates are the entries of new/ and cur/ that the gate (gate.c) calls
  * due: visible messages, and claims whose deadline passed or whose owner is
- * known dead (expired claims come back without any reaper), taken in id
- * order, i.e. arrival order.  A claim is one rename to a fresh name in cur/
+ * known dead (expired claims come back without any reaper), taken in
+ * claim order: the most urgent level first (level.c), then id order, i.e.
+ * arrival order.  A claim is one rename to a fresh name in cur/
  * (the handle: delivery count + 1, a new random token), so that exactly one
  * of any number of concurrent claimers wins, and the old handle stops
  * working.  Right after the rename the claimer sets the deadline (mtime);
@@ -15,10 +16,12 @@
  * file of its own in tmp/ and swaps the two atomically (RENAME_EXCHANGE),
  * failing cleanly if the claim was lost in between.
  *
- * The path, top down: mq_claim takes from the index of new/'s head while
- * it lasts (index.c), else scans (claim_scan) and walks the scan
- * (claim_scanned); each candidate is considered once (consider: gate, fate,
- * take).  struct claimer carries the call's whole state through it.
+ * The path, top down: mq_claim takes the urgent messages that the hint of
+ * level.c names, then from the index of new/'s head while it lasts
+ * (index.c), else scans (claim_scan) and walks the scan (claim_scanned),
+ * all in claim order: the most urgent level first, then the oldest.  Each
+ * candidate is considered once (consider: gate, fate, take).  struct
+ * claimer carries the call's whole state through it.
  */
 #include <sys/stat.h>
 
@@ -47,6 +50,7 @@ struct claimer {
 	struct mq_claim *out;
 	struct mq_sweep sweep;	/* what it saw of cur/ (sweep.c) */
 	size_t curleft;		/* entries of cur/ not yet looked at */
+	struct mq_urgent *u;	/* the hint of urgent names (level.c) */
 };
 
 /* How a candidate turned out (consider). */
@@ -73,8 +77,9 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 {
 	struct claimer k = { .q = q, .max = max, .timeout_ms = timeout_ms,
 		.owner = owner, .out = out, .now = mq_now_ms() };
-	struct mq_index ix;
-	int rc = 0, ixstate;
+	struct mq_index ix = { .fd = -1 };
+	struct mq_urgent u;
+	int rc = 0, ixstate = -1;
 
 	*nout = 0;
 	if (next_ms)
@@ -83,7 +88,16 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	/* A paused queue gives nothing: the caller asks mq_paused why. */
 	if ((rc = mq_paused(q)) != 0)
 		return rc < 0 ? -1 : 0;
-	ixstate = mq_index_open(q, &ix, k.now);
+	/* Urgent arrivals first: the index holds the other levels. */
+	mq_urgent_open(q, &u);
+	k.u = &u;
+	rc = mq_urgent_claim(q, &u, max, timeout_ms, owner, out, &k.got,
+	    &k.due);
+	if (k.got < max && rc == 0)
+		ixstate = mq_index_open(q, &ix, k.now);
+	/* The hint lacks some urgent names: only a scan finds them. */
+	if (ixstate == 1 && u.state == MQ_URGENT_OVER)
+		ixstate = 0;
 	if (ixstate == 1)
 		rc = claim_indexed(&k, &ix);
 	if (k.got < max && rc == 0 && ixstate >= 0 &&
@@ -96,6 +110,7 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	if (k.got < max && rc == 0)
 		rc = claim_scan(&k, ixstate, &ix);
 	mq_index_close(&ix);
+	mq_urgent_close(&u);
 	*nout = k.got;
 	if (next_ms)
 		*next_ms = k.due;
@@ -170,10 +185,12 @@ claim_indexed(struct claimer *k, struct mq_index *ix)
  * the skip-th on, the first skip being ours to try.  Written before our
  * claims, so that claimers waiting for this scan (index.c) go on at once
  * instead of after them; where we lose a race and go further, we race
- * them for names, as scanners do.
+ * them for names, as scanners do.  The urgent names are left out when the
+ * hint holds them (hinted: level.c), as claimers take those first.
  */
 static void
-index_ahead(struct claimer *k, struct mq_scan *s, size_t skip, size_t sorted)
+index_ahead(struct claimer *k, struct mq_scan *s, size_t skip, size_t sorted,
+    int hinted)
 {
 	const char **idx;
 	size_t i, n;
@@ -187,7 +204,7 @@ index_ahead(struct claimer *k, struct mq_scan *s, size_t skip, size_t sorted)
 			continue;
 		if (skip > 0)
 			skip--;
-		else
+		else if (!hinted || s->e[i].level >= MQ_LEVEL_DEFAULT)
 			idx[n++] = mq_scan_name(s, i);
 	}
 	mq_index_write(k->q, idx, n, k->now);
@@ -207,7 +224,7 @@ claim_scan(struct claimer *k, int ixstate, struct mq_index *ix)
 	struct mq_scan s;
 	unsigned char *tried = NULL;
 	size_t nnew, sorted, passed, need = k->max - k->got;
-	int rc = -1, sweep;
+	int rc = -1, sweep, hinted;
 
 	memset(&s, 0, sizeof(s));
 	if (mq_scan(k->q, MQ_NEW, &s) < 0)
@@ -224,8 +241,9 @@ claim_scan(struct claimer *k, int ixstate, struct mq_index *ix)
 	mq_scan_sort_head(&s, sorted);
 	if (s.n && (tried = calloc(s.n, 1)) == NULL)
 		goto out;
+	hinted = mq_urgent_scanned(k->q, k->u, &s, sorted);
 	if (nnew >= MQ_INDEX_MIN + need)
-		index_ahead(k, &s, need, sorted);
+		index_ahead(k, &s, need, sorted, hinted);
 	else if (ixstate >= 0)
 		mq_index_drop(k->q);
 	mq_index_close(ix);

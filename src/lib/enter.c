@@ -17,7 +17,10 @@
  *	4. new/ fsync'ed once for the batch (unless the queue or the caller
  *	   asked for no syncing), and the group's line: only then are the
  *	   messages reported
- *	5. overflow = drop-oldest: the oldest waiting go to dead/ (fate.c)
+ *	5. an urgent message (level.c) is named in the hint of urgent
+ *	   arrivals, so that claimers of a long backlog see it first
+ *	6. overflow = drop-oldest: the least urgent level's oldest waiting
+ *	   go to dead/ (fate.c)
  *
  * A consumer never sees a partial file: new/ only ever gets whole files by
  * rename.  The size limit, max_size, is checked while a message is written
@@ -68,6 +71,7 @@ move_in(struct mq_queue *q, struct mq_group *g, struct mq_arrival *a,
 		if (r >= 0) {
 			/* Behind a group's head (0), it is not in new/. */
 			*innew |= r;
+			a->innew = r;
 			return 0;
 		}
 		if (errno != EEXIST || (flags & MQ_ENTER_KEEPID) ||
@@ -76,6 +80,27 @@ move_in(struct mq_queue *q, struct mq_group *g, struct mq_arrival *a,
 		if (mq_new_id(a->n.id, sizeof(a->n.id)) < 0)
 			return mq_entry_error(q, MQ_TMP, a->tmp, errno);
 	}
+}
+
+/* The urgent ones of the n arrivals a[] that are in new/: to the hint. */
+static void
+note_urgent(struct mq_queue *q, const struct mq_arrival *a, size_t n)
+{
+	const char *names[64];
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!a[i].innew || a[i].n.level == 0 ||
+		    a[i].n.level >= '0' + MQ_LEVEL_DEFAULT)
+			continue;
+		names[k++] = a[i].name;
+		if (k == sizeof(names) / sizeof(names[0])) {
+			mq_urgent_note(q, names, k);
+			k = 0;
+		}
+	}
+	if (k > 0)
+		mq_urgent_note(q, names, k);
 }
 
 /*
@@ -118,6 +143,7 @@ mq_enter(struct mq_queue *q, struct mq_arrival *a, size_t n, int flags,
 		e->unsure = 1;
 		rc = -1;
 	}
+	note_urgent(q, a, e->moved);
 	/* The group's line synced (those behind the head), the group free. */
 	if (mq_group_end(g, sync) < 0 && rc == 0) {
 		e->unsure = e->moved > 0;

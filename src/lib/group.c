@@ -368,6 +368,8 @@ finish(struct mq_group *g, const char *head)
 		return errno == ENOENT || errno == EEXIST ? 0 :
 		    fail(q, g->key, head);
 	q->dirty |= 1u << MQ_NEW;
+	/* An urgent head is named in the hint (level.c). */
+	mq_urgent_note(q, &head, 1);
 	return 1;
 }
 

@@ -333,14 +333,6 @@ mq_index_write(struct mq_queue *q, const char *const *names, size_t n,
 	mq_hint_commit(q, fd, ok, INDEX_NEW, INDEX);
 }
 
-static int
-cmp(const void *a, const void *b, void *buf)
-{
-	const struct mq_entry *x = a, *y = b;
-
-	return strcmp((char *)buf + x->off, (char *)buf + y->off);
-}
-
 /*
  * Put the m smallest entries first, in order; the rest after them in no
  * order.  A claim needs the head of the queue, and a full sort of a million
@@ -351,7 +343,6 @@ mq_scan_sort_head(struct mq_scan *s, size_t m)
 {
 	struct mq_entry *e = s->e, t;
 	size_t lo = 0, hi, i, j;
-	const char *pv;
 
 	if (m >= s->n) {
 		mq_scan_sort(s);
@@ -362,9 +353,8 @@ mq_scan_sort_head(struct mq_scan *s, size_t m)
 	while (hi - lo > 1) {
 		i = lo + arc4random_uniform((uint32_t)(hi - lo));
 		t = e[i], e[i] = e[hi - 1], e[hi - 1] = t;
-		pv = s->buf + e[hi - 1].off;
 		for (i = j = lo; i < hi - 1; i++)
-			if (strcmp(s->buf + e[i].off, pv) < 0) {
+			if (mq_scan_cmp(&e[i], &e[hi - 1], s->buf) < 0) {
 				t = e[i], e[i] = e[j], e[j] = t;
 				j++;
 			}
@@ -376,7 +366,7 @@ mq_scan_sort_head(struct mq_scan *s, size_t m)
 		else
 			hi = j;
 	}
-	qsort_r(s->e, m, sizeof(*s->e), cmp, s->buf);
+	qsort_r(s->e, m, sizeof(*s->e), mq_scan_cmp, s->buf);
 }
 
 /* The rest of a head-sorted scan, from m on, in order too. */
@@ -384,5 +374,6 @@ void
 mq_scan_sort_tail(struct mq_scan *s, size_t m)
 {
 	if (m < s->n)
-		qsort_r(s->e + m, s->n - m, sizeof(*s->e), cmp, s->buf);
+		qsort_r(s->e + m, s->n - m, sizeof(*s->e), mq_scan_cmp,
+		    s->buf);
 }

@@ -139,6 +139,9 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 		r = move(q, dir, name, todir, &to, n.token[0] ? n.token : "0");
 	if (r < 0)
 		return r;
+	/* Back in new/, an urgent message is named in the hint (level.c). */
+	if (todir == MQ_NEW)
+		mq_urgent_named(q, &to);
 	/* The name moved to: as formatted above, but for a fresh token of
 	 * the same length (mq_rename_named), so it fits. */
 	if (newname)

@@ -2,19 +2,58 @@
  * level.c: priorities.  A message has a level from 0 (the most urgent) to
  * 9, as nice(1) and beanstalkd: a smaller number runs sooner.  Ten levels
  * are one digit in a name, enough to say "page someone" from "nightly
- * report", and few enough that a claimer can keep one list per level.  The
- * default is 5, the middle, so that work can be put both ahead of the
- * routine (0-4) and behind it (6-9).
+ * report", and few enough to tell apart.  The default is 5, the middle, so
+ * that work can be put both ahead of the routine (0-4) and behind it (6-9).
  *
  * The level is the p field of the name, right after the id (naming.c).  A
  * message of the default level carries no field: every name written before
  * levels existed, and every maildir writer's, is of the default level, and
  * nothing about them changes.  Claims take the most urgent visible message
- * first, FIFO within a level (claim.c, index.c, worker.c).
+ * first, FIFO within a level: scans, the index and walks are sorted by
+ * (level, name) (mq_scan_cmp).
+ *
+ * An urgent message (level < 5) that arrives after the last full scan is in
+ * no index, and a claimer of a long backlog does not scan: so its name is
+ * also appended to the hint QUEUE/.urgent, which claimers read before the
+ * index (mq_urgent_*).  The hint is meant to hold every urgent message of
+ * new/; the full scan that writes the index rewrites it with the urgent
+ * names it saw (plus those appended since), and the index then holds only
+ * the other levels, so "the hint, then the index" is (level, id) order:
+ *
+ *	NAME\n ...		urgent names, in no order (claimers sort)
+ *	.\n			a producer found it full: names are missing,
+ *				claimers scan (which rewrites it)
+ *	.all\n			(first line) more urgent messages waited
+ *				than it holds: the index holds them all,
+ *				in order, and claimers ignore the names
+ *
+ * Producers append under a shared flock, a claimer rewrites (dropping the
+ * names it took or found gone, or after a scan) under an exclusive one, so
+ * that no name appended meanwhile is lost.  Nothing is fsync'ed: new/ is
+ * the truth.  The races, all bounded by the next full scan (at most
+ * MQ_INDEX_MAX_AGE_MS with an index, at once without): a crash that loses
+ * an append; a lock not had in time (a stopped process holds it); an
+ * urgent message that enters new/ by hand (a maildir writer's ",p1").
+ * A delayed urgent message stays in the hint until it is due.  With no
+ * urgent message ever put the file does not exist: a claim pays one
+ * failed openat.
  */
+#include <sys/file.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mq-internal.h"
+
+#define URGENT ".urgent"
+#define URGENT_BYTES 32768	/* then "full": about 300 names */
+#define URGENT_NAMES 256	/* a scan that sees more writes ".all" */
+#define LOCK_WAIT_MS 200	/* a lock is held for microseconds */
 
 /* An option's level: one digit; -1 (EINVAL) for anything else. */
 int
@@ -32,4 +71,434 @@ int
 mq_level(const struct mq_name *n)
 {
 	return n->level ? n->level - '0' : MQ_LEVEL_DEFAULT;
+}
+
+/*
+ * The level of a name, for every entry of a scan: without a ",p" after its
+ * first comma it has the default level (no parse: a scan of a million).
+ */
+int
+mq_level_of(const char *name)
+{
+	const char *p = strchr(name, ',');
+	struct mq_name n;
+
+	if (p == NULL || strstr(p, ",p") == NULL ||
+	    mq_name_parse(name, &n) < 0)
+		return MQ_LEVEL_DEFAULT;
+	return mq_level(&n);
+}
+
+/* Claim order: the more urgent first, then by name (id: arrival). */
+int
+mq_scan_cmp(const void *a, const void *b, void *buf)
+{
+	const struct mq_entry *x = a, *y = b;
+
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	return strcmp((char *)buf + x->off, (char *)buf + y->off);
+}
+
+/* A flock, waited for LOCK_WAIT_MS at most (a stopped holder). */
+static int
+flock_wait(int fd, int op)
+{
+	struct timespec pause = { 0, 100000 };
+	long long until = mq_now_ms() + LOCK_WAIT_MS;
+
+	while (flock(fd, op | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		if (mq_now_ms() >= until)
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
+static int
+urgent_create(struct mq_queue *q, int flags)
+{
+	/* A group queue's hint must take every member's appends. */
+	return openat(q->fd, URGENT, flags | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC | O_NONBLOCK, q->fmode & 0070 ? 0660 : 0600);
+}
+
+/*
+ * Names that just entered new/: the urgent ones are appended to the hint,
+ * in one write (a put of a batch), or, if it is full, the mark that names
+ * are missing.  Failures are ignored: the next full scan finds them.
+ */
+void
+mq_urgent_note(struct mq_queue *q, const char *const *names, size_t n)
+{
+	char buf[4096];
+	struct stat st;
+	size_t i, len = 0, l;
+	int fd;
+
+	for (i = 0; i < n; i++)
+		if (mq_level_of(names[i]) < MQ_LEVEL_DEFAULT)
+			break;
+	if (i == n || (fd = urgent_create(q, O_WRONLY | O_APPEND)) < 0)
+		return;
+	if (flock_wait(fd, LOCK_SH) < 0 || fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || st.st_size >= URGENT_BYTES)
+		goto out;
+	for (; i < n; i++) {
+		l = strlen(names[i]);
+		if (mq_level_of(names[i]) >= MQ_LEVEL_DEFAULT)
+			continue;
+		if (len + l + 1 > sizeof(buf) ||
+		    st.st_size + (off_t)(len + l + 1) >= URGENT_BYTES) {
+			/* Too many at once, or full: say names are missing. */
+			memcpy(buf, ".\n", 2);
+			len = 2;
+			break;
+		}
+		memcpy(buf + len, names[i], l);
+		buf[len + l] = '\n';
+		len += l + 1;
+	}
+	(void)mq_write_all(fd, buf, len);
+out:
+	close(fd);		/* and its lock */
+}
+
+/* One message that entered new/ (a release, a kick, a move): as above. */
+void
+mq_urgent_named(struct mq_queue *q, const struct mq_name *n)
+{
+	char name[MQ_NAME_MAX + 1];
+	const char *p = name;
+
+	if (mq_level(n) < MQ_LEVEL_DEFAULT &&
+	    mq_name_format(name, sizeof(name), n) == 0)
+		mq_urgent_note(q, &p, 1);
+}
+
+/* Read the hint: its names, with their levels, into s; its state. */
+static int
+urgent_read(const struct mq_urgent *u, struct mq_scan *s, int *state)
+{
+	char *buf, *p, *nl;
+	struct mq_entry *e;
+	ssize_t r;
+	size_t l;
+
+	memset(s, 0, sizeof(*s));
+	*state = MQ_URGENT_OK;
+	if ((buf = malloc(URGENT_BYTES + 4096)) == NULL)
+		return -1;
+	if ((r = pread(u->fd, buf, URGENT_BYTES + 4096, 0)) < 0) {
+		free(buf);
+		return -1;
+	}
+	if (r >= URGENT_BYTES)
+		*state = MQ_URGENT_OVER;
+	s->buf = buf;
+	s->bufcap = URGENT_BYTES + 4096;
+	for (p = buf; (nl = memchr(p, '\n', (size_t)(buf + r - p))) != NULL;
+	    p = nl + 1) {
+		*nl = '\0';
+		if (p == buf && strcmp(p, ".all") == 0)
+			*state = MQ_URGENT_ALL;
+		else if (strcmp(p, ".") == 0 && *state == MQ_URGENT_OK)
+			*state = MQ_URGENT_OVER;
+		/* Written by anyone in the group: trust no name. */
+		if (!mq_name_safe(p))
+			continue;
+		if (s->n == s->cap) {
+			l = s->cap ? s->cap * 2 : 32;
+			if ((e = reallocarray(s->e, l, sizeof(*e))) == NULL)
+				return -1;
+			s->e = e;
+			s->cap = l;
+		}
+		s->e[s->n].off = (size_t)(p - buf);
+		s->e[s->n].dir = MQ_NEW;
+		s->e[s->n].level = (unsigned char)mq_level_of(p);
+		s->n++;
+	}
+	return 0;
+}
+
+/*
+ * Open and read the hint (u->fd -1: there is none).  Errors leave it
+ * unused (MQ_URGENT_OVER): the claim then scans, as without a hint.
+ */
+void
+mq_urgent_open(struct mq_queue *q, struct mq_urgent *u)
+{
+	int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+
+	memset(u, 0, sizeof(*u));
+	u->fd = openat(q->fd, URGENT, O_RDWR | flags);
+	if (u->fd < 0 && errno == EACCES) {
+		/* Another member's, in a group queue: read, never rewrite. */
+		u->fd = openat(q->fd, URGENT, O_RDONLY | flags);
+		u->rdonly = 1;
+	}
+	if (u->fd < 0) {
+		u->state = errno == ENOENT ? MQ_URGENT_OK : MQ_URGENT_OVER;
+		return;
+	}
+	if (urgent_read(u, &u->s, &u->state) < 0) {
+		u->state = MQ_URGENT_OVER;
+		return;
+	}
+	mq_scan_sort(&u->s);
+	if (u->s.n && (u->dead = calloc(u->s.n, 1)) == NULL)
+		u->state = MQ_URGENT_OVER;
+}
+
+void
+mq_urgent_close(struct mq_urgent *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	mq_scan_free(&u->s);
+	free(u->dead);
+	memset(u, 0, sizeof(*u));
+	u->fd = -1;
+}
+
+/* Where name is in the sorted scan s, or -1. */
+static long
+find(const struct mq_scan *s, const char *name, int level)
+{
+	struct mq_entry key = { .off = 0, .level = (unsigned char)level };
+	size_t lo = 0, hi = s->n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->e[mid].level != key.level)
+			c = key.level < s->e[mid].level ? -1 : 1;
+		else
+			c = strcmp(name, s->buf + s->e[mid].off);
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/*
+ * Under the exclusive lock, write head, then the names now in the hint
+ * that drop() does not drop (those appended since we read it are kept).
+ * Unless it is a scan's (scanned), a hint marked meanwhile (".", ".all")
+ * is left as it is.  -1 if the lock was not had, or it would not fit.
+ */
+static int
+urgent_write(struct mq_urgent *u, const char *head, size_t hlen,
+    int scanned, int (*drop)(void *, const char *, int), void *ctx)
+{
+	struct mq_scan c;
+	char *out = NULL;
+	size_t i, len = hlen, l;
+	int rc = -1, state;
+
+	if (u->rdonly || flock_wait(u->fd, LOCK_EX) < 0)
+		return -1;
+	if (urgent_read(u, &c, &state) < 0 ||
+	    (state != MQ_URGENT_OK && !scanned) ||
+	    (out = malloc(hlen + URGENT_BYTES + 4096)) == NULL)
+		goto out;
+	memcpy(out, head, hlen);
+	for (i = 0; i < c.n; i++) {
+		if (drop(ctx, c.buf + c.e[i].off, c.e[i].level))
+			continue;
+		l = strlen(c.buf + c.e[i].off);
+		memcpy(out + len, c.buf + c.e[i].off, l);
+		out[len + l] = '\n';
+		len += l + 1;
+	}
+	if (len >= URGENT_BYTES)
+		goto out;
+	if (pwrite(u->fd, out, len, 0) == (ssize_t)len &&
+	    ftruncate(u->fd, (off_t)len) == 0)
+		rc = 0;
+out:
+	free(out);
+	mq_scan_free(&c);
+	flock(u->fd, LOCK_UN);
+	return rc;
+}
+
+/* For compaction: the names we took or found gone. */
+static int
+drop_dead(void *ctx, const char *name, int level)
+{
+	struct mq_urgent *u = ctx;
+	long i = find(&u->s, name, level);
+
+	return level >= MQ_LEVEL_DEFAULT || (i >= 0 && u->dead[i]);
+}
+
+/*
+ * Claim from the hint, most urgent and oldest first, into out[*got...]
+ * while *got < max; *due is lowered for those not due yet, which stay.
+ * The names taken or gone are then dropped from the hint.  -1 on an
+ * error of the spool (errno, q->errobj), as mq_claim_entry.
+ */
+int
+mq_urgent_claim(struct mq_queue *q, struct mq_urgent *u, size_t max,
+    long long timeout_ms, pid_t owner, struct mq_claim *out, size_t *got,
+    long long *due)
+{
+	size_t i, dead = 0;
+	long long d;
+	int r = 0;
+
+	if (u->fd < 0 || u->state != MQ_URGENT_OK)
+		return 0;
+	for (i = 0; i < u->s.n && *got < max; i++) {
+		d = 0;
+		r = mq_claim_entry(q, MQ_NEW, u->s.buf + u->s.e[i].off,
+		    timeout_ms, owner, &out[*got], &d);
+		if (r < 0)
+			break;
+		if (r > 0)
+			(*got)++;
+		mq_soonest(due, d);
+		if (r > 0 || d == 0) {
+			u->dead[i] = 1;
+			dead++;
+		}
+	}
+	if (dead > 0)
+		(void)urgent_write(u, "", 0, 0, drop_dead, u);
+	return r < 0 ? -1 : 0;
+}
+
+/* For a scan's rewrite: the names of the scan, and the other levels. */
+struct scanned {
+	const struct mq_scan *s;
+	size_t head;		/* its sorted entries */
+};
+
+static int
+drop_scanned(void *ctx, const char *name, int level)
+{
+	const struct scanned *c = ctx;
+	struct mq_scan h = *c->s;
+
+	h.n = c->head;
+	return level >= MQ_LEVEL_DEFAULT || find(&h, name, level) >= 0;
+}
+
+static int
+drop_all(void *ctx, const char *name, int level)
+{
+	(void)ctx, (void)name, (void)level;
+	return 1;
+}
+
+/*
+ * A full scan s (sorted in its first head entries) is about to be the
+ * index: make the hint hold every urgent name it saw in new/, and those
+ * appended since.  1 if it does (the index may then leave them out), 0 if
+ * not: more than URGENT_NAMES wait (the hint says ".all": the index holds
+ * them), or the hint could not be written.
+ */
+int
+mq_urgent_scanned(struct mq_queue *q, struct mq_urgent *u,
+    const struct mq_scan *s, size_t head)
+{
+	struct scanned c = { s, head < s->n ? head : s->n };
+	char *buf;
+	size_t i, nu = 0, len = 0, same = 0, l;
+	int r;
+
+	for (i = 0; i < c.head && s->e[i].level < MQ_LEVEL_DEFAULT; i++)
+		if (s->e[i].dir == MQ_NEW) {
+			nu++;
+			same += u->s.n > 0 && find(&u->s, s->buf + s->e[i].off,
+			    s->e[i].level) >= 0;
+		}
+	/* Nothing urgent, or the hint says just what the scan saw. */
+	if (u->state == MQ_URGENT_OK && nu == same && u->s.n == nu)
+		return 1;
+	if (u->fd < 0 && (u->fd = urgent_create(q, O_RDWR)) < 0)
+		return 0;
+	if (nu > URGENT_NAMES || (i == c.head && c.head < s->n)) {
+		(void)urgent_write(u, ".all\n", 5, 1, drop_all, NULL);
+		return 0;
+	}
+	if ((buf = malloc(nu * (MQ_NAME_MAX + 1) + 1)) == NULL)
+		return 0;
+	for (i = 0; i < c.head && s->e[i].level < MQ_LEVEL_DEFAULT; i++)
+		if (s->e[i].dir == MQ_NEW) {
+			l = strlen(s->buf + s->e[i].off);
+			memcpy(buf + len, s->buf + s->e[i].off, l);
+			buf[len + l] = '\n';
+			len += l + 1;
+		}
+	r = urgent_write(u, buf, len, 1, drop_scanned, &c);
+	free(buf);
+	return r == 0;
+}
+
+/* Two names in claim order (as mq_scan_cmp). */
+int
+mq_level_namecmp(const char *a, const char *b)
+{
+	int la = mq_level_of(a), lb = mq_level_of(b);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+/*
+ * A walk's hints (worker.c) are full: an arrival more urgent than the
+ * least urgent hint takes its place, and that one is left to the rescan.
+ */
+void
+mq_walk_hint_full(struct mq_walk *w, const char *name)
+{
+	size_t i, worst = 0;
+
+	w->hintover = 1;
+	for (i = 1; i < w->nhint; i++)
+		if (mq_level_namecmp(w->hint[i], w->hint[worst]) > 0)
+			worst = i;
+	if (w->nhint > 0 && mq_level_namecmp(name, w->hint[worst]) < 0)
+		memcpy(w->hint[worst], name, strlen(name) + 1);
+}
+
+/*
+ * The walk's arrivals (inotify's names) of a level more urgent than level,
+ * the walk's next entry's, are claimed first, the most urgent first: 1 if
+ * one was tried (the caller looks again), 0 if none is that urgent, -1 on
+ * an error.
+ */
+int
+mq_walk_urgent(struct mq_queue *q, struct mq_walk *w, int level,
+    size_t max, long long timeout_ms, pid_t owner, struct mq_claim *out,
+    size_t *nout)
+{
+	size_t i, best = 0;
+	int r;
+
+	for (i = 1; i < w->nhint; i++)
+		if (mq_level_namecmp(w->hint[i], w->hint[best]) < 0)
+			best = i;
+	if (w->nhint == 0 || mq_level_of(w->hint[best]) >= level)
+		return 0;
+	r = mq_claim_entry(q, MQ_NEW, w->hint[best], timeout_ms, owner,
+	    &out[*nout], &w->due);
+	/* Tried: the rescan or the end of the walk sees it if it waits. */
+	memmove(w->hint[best], w->hint[best + 1],
+	    (w->nhint - best - 1) * sizeof(w->hint[0]));
+	w->nhint--;
+	if (r > 0)
+		(*nout)++;
+	(void)max;
+	return r < 0 ? -1 : 1;
 }

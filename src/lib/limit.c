@@ -130,8 +130,10 @@ mq_limit_room(struct mq_queue *q, size_t want, size_t *room,
 }
 
 /*
- * overflow = drop-oldest: while more than max_length wait, the oldest (in
- * id order, i.e. arrival) go to dead/ with the reason "overflow" (fate.c).
+ * overflow = drop-oldest: while more than max_length wait, the oldest of
+ * the least urgent level (level.c; then id order, i.e. arrival) go to
+ * dead/ with the reason "overflow" (fate.c): what would be claimed last
+ * goes first, so a flood of routine work never drops an urgent message.
  * The put that calls this has already succeeded: a message that cannot be
  * moved (claimed meanwhile: fine) is reported through q->skipped, and the
  * next put or mqreap tries again.
@@ -153,6 +155,9 @@ mq_limit_trim(struct mq_queue *q)
 		return;
 	}
 	k = s.n - (size_t)q->cfg.max_length;
+	/* Levels turned round: the least urgent sorts first. */
+	for (i = 0; i < s.n; i++)
+		s.e[i].level = (unsigned char)(MQ_LEVELS - 1 - s.e[i].level);
 	mq_scan_sort_head(&s, k);
 	mq_fate(&q->cfg, NULL, MQ_EV_OVERFLOW, mq_now_ms(), &v);
 	for (i = 0; i < k; i++) {

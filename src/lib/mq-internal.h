@@ -73,6 +73,7 @@ struct mq_arrival {
 	char tmp[MQ_NAME_MAX + 1];	/* its file in tmp/ */
 	struct mq_name n;		/* its name to be: id, fields */
 	char name[MQ_NAME_MAX + 1];	/* the name it got in new/ */
+	int innew;			/* in new/, not behind its group */
 };
 struct mq_entered {
 	size_t moved;			/* how many are in new/ */
@@ -236,6 +237,32 @@ void mq_scan_sort_tail(struct mq_scan *, size_t m);
 int mq_hint_create(struct mq_queue *, const char *tmp, long long now);
 void mq_hint_commit(struct mq_queue *, int fd, int ok, const char *tmp,
     const char *name);
+
+/* level.c: priorities; the hint of urgent arrivals, QUEUE/.urgent */
+int mq_level_of(const char *name);
+int mq_scan_cmp(const void *, const void *, void *buf);
+enum { MQ_URGENT_OK, MQ_URGENT_OVER, MQ_URGENT_ALL };
+struct mq_urgent {
+	int fd;			/* the hint; -1: none */
+	int rdonly;		/* another member's (group queue) */
+	int state;		/* OK: its names are every urgent one */
+	struct mq_scan s;	/* its names, in claim order */
+	unsigned char *dead;	/* of s: taken or gone */
+};
+void mq_urgent_note(struct mq_queue *, const char *const *, size_t);
+void mq_urgent_named(struct mq_queue *, const struct mq_name *);
+void mq_urgent_open(struct mq_queue *, struct mq_urgent *);
+int mq_urgent_claim(struct mq_queue *, struct mq_urgent *, size_t max,
+    long long timeout_ms, pid_t owner, struct mq_claim *, size_t *got,
+    long long *due);
+int mq_urgent_scanned(struct mq_queue *, struct mq_urgent *,
+    const struct mq_scan *, size_t head);
+void mq_urgent_close(struct mq_urgent *);
+int mq_level_namecmp(const char *, const char *);
+void mq_walk_hint_full(struct mq_walk *, const char *name);
+int mq_walk_urgent(struct mq_queue *, struct mq_walk *, int level,
+    size_t max, long long timeout_ms, pid_t owner, struct mq_claim *,
+    size_t *nout);
 
 /* host.c */
 long long mq_host_every(long long timeout_ms);

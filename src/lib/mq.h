@@ -215,6 +215,7 @@ void mq_put_end(struct mq_put *);
 struct mq_entry {
 	size_t off;	/* of the name in buf */
 	enum mq_dir dir;
+	unsigned char level;	/* of the name: scans sort by it first */
 };
 struct mq_scan {
 	struct mq_entry *e;
@@ -439,6 +440,7 @@ struct mq_stats {
 	int paused;			/* QUEUE/paused exists */
 	unsigned long long groups;	/* ordered groups held (group.c) */
 	unsigned long long behind;	/* messages waiting behind them */
+	unsigned long long level[MQ_LEVELS]; /* in new/ (waiting), by level */
 };
 struct mq_peek {
 	enum mq_dir dir;	/* or MQ_GROUPS: waiting behind a group's head */

@@ -113,6 +113,9 @@ mq_scan(struct mq_queue *q, enum mq_dir dir, struct mq_scan *s)
 		memcpy(s->buf + s->used, d->d_name, len);
 		s->e[s->n].off = s->used;
 		s->e[s->n].dir = dir;
+		/* A comma is rare in new/: most names need no more look. */
+		s->e[s->n].level = memchr(d->d_name, ',', len) == NULL ?
+		    MQ_LEVEL_DEFAULT : (unsigned char)mq_level_of(d->d_name);
 		s->n++;
 		s->used += len;
 	}
@@ -128,21 +131,16 @@ fail:
 	return -1;
 }
 
-static int
-cmp(const void *a, const void *b, void *buf)
-{
-	const struct mq_entry *x = a, *y = b;
-
-	return strcmp((char *)buf + x->off, (char *)buf + y->off);
-}
-
-/* Name order is id order, and an id starts with its enqueue time. */
+/*
+ * Claim order: the most urgent level first (level.c), then name order,
+ * which is id order, and an id starts with its enqueue time.
+ */
 void
 mq_scan_sort(struct mq_scan *s)
 {
 	/* An empty scan has no array at all: qsort_r(NULL, 0) is undefined. */
 	if (s->n > 1)
-		qsort_r(s->e, s->n, sizeof(*s->e), cmp, s->buf);
+		qsort_r(s->e, s->n, sizeof(*s->e), mq_scan_cmp, s->buf);
 }
 
 void

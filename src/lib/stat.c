@@ -118,6 +118,7 @@ one(struct mq_queue *q, enum mq_dir dir, const char *name, long long now,
 	switch (state) {
 	case MQ_ST_VISIBLE:
 	case MQ_ST_DELAYED:
+		s->level[mq_level_of(name)]++;
 		t = put_time(name, &st);
 		age(s, t, now);
 		if (state == MQ_ST_VISIBLE &&

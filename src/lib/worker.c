@@ -71,18 +71,18 @@ rescan(struct mq_queue *q, struct mq_walk *w)
 void
 mq_walk_hint(struct mq_walk *w, const char *name)
 {
-	if (name[0] == '.' || w->nhint >= MQ_WALK_HINTS ||
-	    strlcpy(w->hint[w->nhint], name, sizeof(w->hint[0])) >=
-	    sizeof(w->hint[0]))
+	if (name[0] == '.' || strlen(name) >= sizeof(w->hint[0]))
 		w->hintover = 1;
+	else if (w->nhint >= MQ_WALK_HINTS)
+		mq_walk_hint_full(w, name);	/* keep the urgent (level.c) */
 	else
-		w->nhint++;
+		memcpy(w->hint[w->nhint++], name, strlen(name) + 1);
 }
 
 static int
 hintcmp(const void *a, const void *b)
 {
-	return strcmp(a, b);
+	return mq_level_namecmp(a, b);
 }
 
 /*
@@ -165,6 +165,14 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 			if (rescan(q, w) < 0)
 				return *nout ? 0 : -1;
 			fresh = 1;
+			continue;
+		}
+		/* Arrivals more urgent than the walk's next: first. */
+		if (w->nhint > 0 && (r = mq_walk_urgent(q, w,
+		    w->s.e[w->pos].level, max, timeout_ms, owner, out,
+		    nout)) != 0) {
+			if (r < 0)
+				return *nout ? 0 : -1;
 			continue;
 		}
 		i = w->pos++;
