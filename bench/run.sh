@@ -6,9 +6,9 @@
 #	BENCH_QUICK=1 make bench	fewer and smaller runs, for iteration
 #	BENCH_OUT=FILE			also write the table to FILE
 #	BENCH_SECTIONS="a d"		only these of a b c d e m w x
-#					(and s, t, o, g: bench/stat.sh,
+#					(and s, t, o, p, g: bench/stat.sh,
 #					bench/topics.sh, bench/groups.sh,
-#					bench/cluster.sh)
+#					bench/priority.sh, bench/cluster.sh)
 #
 # Each section prints the load average at its start and end, and how many
 # cores other processes kept busy meanwhile; a section measured while
@@ -822,6 +822,15 @@ case " ${BENCH_SECTIONS:-a b c d s t o} " in *" o "*)
 	sec_end o
 esac
 
+# --- (p) priorities: bench/priority.sh (issue 24) ----------------------
+case " ${BENCH_SECTIONS:-a b c d s t o p} " in *" p "*)
+	sec_begin p "priorities"
+	[ "${BENCH_QUICK:-0}" = 1 ] && export PRIO_N="${PRIO_N:-5000}" \
+		PRIO_BIG="${PRIO_BIG:-100000}" PRIO_CALLS="${PRIO_CALLS:-50}"
+	PRIO_RUNS=$RUNS sh bench/priority.sh "$W/ext4" >"$W/prio"
+	sec_end p
+esac
+
 # --- (g) across hosts on GlusterFS: bench/cluster.sh (issue 9) ---------
 case " ${BENCH_SECTIONS:-a b c d s g} " in *" g "*)
 	sec_begin g "GlusterFS, one host and two"
@@ -837,6 +846,7 @@ esac
 	[ ! -s "$W/stat" ] || { echo; echo "(s) mqstat: stat N WHO seconds"; cat "$W/stat"; }
 	[ ! -s "$W/topics" ] || { echo; echo "(t) mqpub, mqput -K, limits: one process each, durable"; cat "$W/topics"; }
 	[ ! -s "$W/groups" ] || { echo; echo "(o) ordered groups: o.CASE WHO COUNT seconds"; cat "$W/groups"; }
+	[ ! -s "$W/prio" ] || { echo; echo "(p) priorities: p.CASE WHO COUNT seconds"; cat "$W/prio"; }
 	[ ! -s "$W/cluster" ] || { echo; cat "$W/cluster"; }
 	[ ! -s "$W/wait" ] || { echo; wait_table; }
 	[ ! -s "$W/drain.out" ] || { echo; drain_table; }
