@@ -86,6 +86,7 @@ struct watch {
 	long long due;		/* ms: something not yet claimable will be */
 	int more;		/* the last claim got all it asked: go on */
 	int arrived;		/* woken by inotify: check the pipe now */
+	int ratewait;		/* the rate holds claims back: deaf to arrivals */
 	int stopping, stoprc;
 	long long stop_at;	/* us: kill what still runs; 0: done */
 
@@ -435,6 +436,21 @@ not_started(struct watch *W, struct mq_claim *c, int r)
 	give_back(W, c, r == -1 ? MQ_EV_UNSTARTED : MQ_EV_UNDELIVERED);
 }
 
+/*
+ * The rate made us wait deaf to arrivals (wait_dispatch): hear them now
+ * that it allows a claim, so that one more urgent than the walk's next is
+ * claimed first.
+ */
+static void
+heard_late(struct watch *W)
+{
+	if (!W->ratewait)
+		return;
+	W->ratewait = 0;
+	if (W->walk.pos < W->walk.s.n)
+		mq_watch_drain(W->w, &W->walk);
+}
+
 /* Claim for the free slots and start their handlers. */
 static void
 claim_jobs(struct watch *W)
@@ -454,6 +470,7 @@ claim_jobs(struct watch *W)
 		W->more = 1;
 		return;
 	}
+	heard_late(W);
 	if (mq_walk_claim(&W->q, &W->walk, free, W->timeout, getpid(), c, &n,
 	    &W->due) < 0) {
 		claim_error(W);
@@ -494,6 +511,7 @@ claim_line(struct watch *W)
 		W->more = 1;
 		return;
 	}
+	heard_late(W);
 	if (mq_walk_claim(&W->q, &W->walk, 1, W->timeout, 0, &W->pend.c, &n,
 	    &W->due) < 0) {
 		claim_error(W);
@@ -665,8 +683,10 @@ next_deadline(struct watch *W, long long now, int *listen)
 	*listen = !W->stopping && (W->count == 0 || W->handed < W->count) &&
 	    (W->cmd != NULL ? W->running < W->njobs : !W->pend.pid);
 	/* Rate-limited: nothing to claim before then, whatever arrives. */
+	W->ratewait = 0;
 	if (*listen && !mq_rate_allow(&W->rate, now, 1)) {
 		*listen = 0;
+		W->ratewait = 1;
 		mq_soonest(&wake, mq_rate_next(&W->rate, now));
 	}
 	for (i = 0; i < W->njobs; i++)
@@ -707,9 +727,12 @@ wait_dispatch(struct watch *W, long long wake, int listen)
 	/*
 	 * Also while busy in the middle of a walk: an urgent arrival is
 	 * then known, and claimed before the rest of the walk (level.c).
+	 * Not while the rate holds claims back: a wake-up for each arrival
+	 * would buy nothing; claim_jobs hears them when the rate allows.
 	 */
 	pfd[1].fd = !W->stopping && (listen || W->pend.pid ||
-	    W->walk.pos < W->walk.s.n) ? mq_watch_fd(W->w) : -1;
+	    (W->walk.pos < W->walk.s.n && !W->ratewait)) ?
+	    mq_watch_fd(W->w) : -1;
 	pfd[1].events = POLLIN;
 	/* The reader gone (POLLERR) while a line waits in the pipe. */
 	pfd[2].fd = W->pend.pid ? STDOUT_FILENO : -1;

@@ -164,6 +164,22 @@ mixed() {
 	[ "$(tr '\n' ' ' <out)" = "1 urgent 2 " ]
 }
 
+@test "mqwatch -r waits for its rate deaf to arrivals, yet claims an urgent one that came meanwhile first" {
+	mkq q
+	seq 5 | mqput -q -l q
+	# The first handler leaves a watcher that puts the urgent message
+	# once mqwatch has ended that claim (its rename into done/), that is
+	# while the rate (2 a second) holds the next claim back, for less than
+	# the age at which a walk is read again anyway.
+	run -0 mqwatch -r 2/s -n 2 q -- sh -c 'cat >>out; [ -e started ] ||
+	    { : >started
+	      { inotifywait -t 20 -e moved_to q/done 2>w.err >/dev/null
+	        echo urgent | mqput -q -p 0 q; } &
+	      i=0; until grep -q established w.err || [ $i -gt 2000 ]; do
+	          i=$((i + 1)); done; }'
+	[ "$(tr '\n' ' ' <out)" = "1 urgent " ]
+}
+
 @test "mqmove keeps the level and the moved message is claimed at it" {
 	mkq q
 	mkq r
