@@ -463,6 +463,8 @@ put_and_wait(struct mq_queue *q, struct mq_put *p, const struct opts *o)
 		return mq_tool_error(q, NULL);
 	rc = ended(q, id, &e, o->quiet);
 	mq_ended_free(&e);
+	if (mq_tool_answer() < 0 && rc == 0)
+		rc = MQ_EXIT_TEMP;
 	return rc;
 }
 

@@ -149,7 +149,7 @@ wait_one(struct mq_queue *q, struct mq_waiter *w, const char *id,
 		rc = report(id, &e, quiet, results);
 		mq_ended_free(&e);
 		/* A pipeline (mqwait | xargs) learns of each end at once. */
-		if (mq_tool_flush() < 0)
+		if (mq_tool_answer() < 0)
 			rc = MQ_EXIT_TEMP;
 	}
 	mq_wait_close(w);

@@ -42,6 +42,7 @@ void mq_tool_skipped(struct mq_queue *, enum mq_dir, const char *,
     const char *);
 void mq_tool_fault(struct mq_queue *, const struct mq_fault *);
 int mq_tool_flush(void);
+int mq_tool_answer(void);
 int mq_tool_admin_options(int, char **, struct mq_admin *, int *verbose,
     const char *verb, void (*usage)(void));
 

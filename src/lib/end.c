@@ -307,9 +307,12 @@ anyone_waits(struct mq_queue *q)
 }
 
 /*
- * The end has its record: wake the waiters, drop their registration.  A
+ * The end has its record: drop the waiters' registration, wake them.  A
  * FIFO that had no reader when it was looked at (ENXIO) may have one now
  * that read no record yet: opened again, so that closing it wakes them.
+ * The close comes last: a waiter is often woken on the ender's CPU and
+ * runs only once the ender stops (a waiter that registers after the
+ * unlink makes a FIFO of its own and finds the record).
  */
 static void
 wake_all(struct mq_queue *q, const char *id, int wake)
@@ -320,9 +323,9 @@ wake_all(struct mq_queue *q, const char *id, int wake)
 	if (wake < 0)
 		wake = openat(q->fd, path, O_WRONLY | O_NONBLOCK |
 		    O_NOFOLLOW | O_CLOEXEC);
+	unlinkat(q->fd, path, 0);
 	if (wake >= 0)
 		close(wake);
-	unlinkat(q->fd, path, 0);
 }
 
 /*
