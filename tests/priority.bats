@@ -116,6 +116,18 @@ mixed() {
 	[ ! -s q/.urgent ]
 }
 
+@test "a delayed urgent message waits in the hint with its time, and is claimed first once due" {
+	mkq q
+	seq 100 | mqput -q -l q
+	[ "$(cat "$(mqget q)")" = 1 ]
+	echo later | mqput -q -p 0 -d 1h q
+	grep -q ',p0 [0-9]*$' q/.urgent
+	[ "$(cat "$(mqget q)")" = 2 ]
+	# Still named, with its time: claims pass it by without a look.
+	grep -q ',p0 [0-9]*$' q/.urgent
+	[ "$(cat "$(faketime -f '+2h' mqget q)")" = later ]
+}
+
 @test "a scan leaves urgent names to the hint, the index holds the rest in order" {
 	mkq q
 	seq 200 | mqput -q -l q

@@ -87,20 +87,22 @@ static void
 note_urgent(struct mq_queue *q, const struct mq_arrival *a, size_t n)
 {
 	const char *names[64];
+	long long at[64];
 	size_t i, k = 0;
 
 	for (i = 0; i < n; i++) {
 		if (!a[i].innew || a[i].n.level == 0 ||
 		    a[i].n.level >= '0' + MQ_LEVEL_DEFAULT)
 			continue;
+		at[k] = a[i].at;
 		names[k++] = a[i].name;
 		if (k == sizeof(names) / sizeof(names[0])) {
-			mq_urgent_note(q, names, k);
+			mq_urgent_note(q, names, at, k);
 			k = 0;
 		}
 	}
 	if (k > 0)
-		mq_urgent_note(q, names, k);
+		mq_urgent_note(q, names, at, k);
 }
 
 /*

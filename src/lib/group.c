@@ -369,7 +369,7 @@ finish(struct mq_group *g, const char *head)
 		    fail(q, g->key, head);
 	q->dirty |= 1u << MQ_NEW;
 	/* An urgent head is named in the hint (level.c). */
-	mq_urgent_note(q, &head, 1);
+	mq_urgent_note(q, &head, NULL, 1);
 	return 1;
 }
 

@@ -141,7 +141,8 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 		return r;
 	/* Back in new/, an urgent message is named in the hint (level.c). */
 	if (todir == MQ_NEW)
-		mq_urgent_named(q, &to);
+		mq_urgent_named(q, &to, v->live && v->delay_ms > 0 ?
+		    now + v->delay_ms : 0);
 	/* The name moved to: as formatted above, but for a fresh token of
 	 * the same length (mq_rename_named), so it fits. */
 	if (newname)

@@ -20,7 +20,9 @@
  * names it saw (plus those appended since), and the index then holds only
  * the other levels, so "the hint, then the index" is (level, id) order:
  *
- *	NAME\n ...		urgent names, in no order (claimers sort)
+ *	NAME[ DUE]\n ...	urgent names, in no order (claimers sort);
+ *				DUE: a delayed one's time (ms), before which
+ *				claimers pass it by without a stat
  *	.\n			a producer found it full: names are missing,
  *				claimers scan (which rewrites it)
  *	.all\n			(first line) more urgent messages waited
@@ -34,9 +36,10 @@
  * MQ_INDEX_MAX_AGE_MS with an index, at once without): a crash that loses
  * an append; a lock not had in time (a stopped process holds it); an
  * urgent message that enters new/ by hand (a maildir writer's ",p1").
- * A delayed urgent message stays in the hint until it is due.  With no
- * urgent message ever put the file does not exist: a claim pays one
- * failed openat.
+ * A delayed urgent message stays in the hint until it is due (if its
+ * mtime is changed by hand, the hint's time holds till the next full
+ * scan).  With no urgent message ever put the file does not exist: a
+ * claim pays one failed openat.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -126,12 +129,40 @@ urgent_create(struct mq_queue *q, int flags)
 }
 
 /*
- * Names that just entered new/: the urgent ones are appended to the hint,
- * in one write (a put of a batch), or, if it is full, the mark that names
- * are missing.  Failures are ignored: the next full scan finds them.
+ * Append "NAME[ DUE]\n" to buf (DUE: when a delayed message is due, ms, so
+ * that claimers pass it by without a stat until then); 0 if it does not
+ * fit in size.
+ */
+static size_t
+line(char *buf, size_t size, const char *name, long long at)
+{
+	char d[24];
+	size_t l = strlen(name), dl = 0, i = sizeof(d);
+
+	if (at > mq_now_ms()) {
+		do
+			d[--i] = (char)('0' + at % 10);
+		while ((at /= 10) > 0);
+		d[--i] = ' ';
+		dl = sizeof(d) - i;
+	}
+	if (l + dl + 1 > size)
+		return 0;
+	memcpy(buf, name, l);
+	memcpy(buf + l, d + i, dl);
+	buf[l + dl] = '\n';
+	return l + dl + 1;
+}
+
+/*
+ * Names that just entered new/ (visible at at[i], or at once if at is
+ * NULL): the urgent ones are appended to the hint, in one write (a put of
+ * a batch), or, if it is full, the mark that names are missing.  Failures
+ * are ignored: the next full scan finds them.
  */
 void
-mq_urgent_note(struct mq_queue *q, const char *const *names, size_t n)
+mq_urgent_note(struct mq_queue *q, const char *const *names,
+    const long long *at, size_t n)
 {
 	char buf[4096];
 	struct stat st;
@@ -147,19 +178,17 @@ mq_urgent_note(struct mq_queue *q, const char *const *names, size_t n)
 	    !S_ISREG(st.st_mode) || st.st_size >= URGENT_BYTES)
 		goto out;
 	for (; i < n; i++) {
-		l = strlen(names[i]);
 		if (mq_level_of(names[i]) >= MQ_LEVEL_DEFAULT)
 			continue;
-		if (len + l + 1 > sizeof(buf) ||
-		    st.st_size + (off_t)(len + l + 1) >= URGENT_BYTES) {
+		l = line(buf + len, sizeof(buf) - len, names[i],
+		    at ? at[i] : 0);
+		if (l == 0 || st.st_size + (off_t)(len + l) >= URGENT_BYTES) {
 			/* Too many at once, or full: say names are missing. */
 			memcpy(buf, ".\n", 2);
 			len = 2;
 			break;
 		}
-		memcpy(buf + len, names[i], l);
-		buf[len + l] = '\n';
-		len += l + 1;
+		len += l;
 	}
 	(void)mq_write_all(fd, buf, len);
 out:
@@ -168,58 +197,119 @@ out:
 
 /* One message that entered new/ (a release, a kick, a move): as above. */
 void
-mq_urgent_named(struct mq_queue *q, const struct mq_name *n)
+mq_urgent_named(struct mq_queue *q, const struct mq_name *n, long long at)
 {
 	char name[MQ_NAME_MAX + 1];
 	const char *p = name;
 
 	if (mq_level(n) < MQ_LEVEL_DEFAULT &&
 	    mq_name_format(name, sizeof(name), n) == 0)
-		mq_urgent_note(q, &p, 1);
+		mq_urgent_note(q, &p, &at, 1);
 }
 
-/* Read the hint: its names, with their levels, into s; its state. */
+/* The hint as read: names, their due times, its state (h->fd unused). */
+static void
+hint_free(struct mq_urgent *h)
+{
+	mq_scan_free(&h->s);
+	free(h->due);
+	free(h->dead);
+	h->due = NULL;
+	h->dead = NULL;
+	h->ndue = 0;
+}
+
+/* A name's line: "NAME" or "NAME DUE"; 0 if it is no name. */
 static int
-urgent_read(const struct mq_urgent *u, struct mq_scan *s, int *state)
+hint_line(struct mq_urgent *h, char *p, size_t off)
+{
+	struct mq_entry *e;
+	struct mq_due *d;
+	char *sp = strchr(p, ' ');
+	const char *err;
+	long long at = 0;
+	size_t cap;
+
+	if (sp != NULL) {
+		*sp = '\0';
+		at = strtonum(sp + 1, 1, 9999999999999LL, &err);
+		if (err)
+			return 0;
+	}
+	/* Written by anyone in the group: trust no name. */
+	if (!mq_name_safe(p))
+		return 0;
+	if (h->s.n == h->s.cap) {
+		cap = h->s.cap ? h->s.cap * 2 : 32;
+		if ((e = reallocarray(h->s.e, cap, sizeof(*e))) == NULL)
+			return -1;
+		h->s.e = e;
+		h->s.cap = cap;
+	}
+	h->s.e[h->s.n].off = off;
+	h->s.e[h->s.n].dir = MQ_NEW;
+	h->s.e[h->s.n++].level = (unsigned char)mq_level_of(p);
+	if (at > 0) {
+		/* Few are delayed: one more each. */
+		if ((d = reallocarray(h->due, h->ndue + 1, sizeof(*d))) == NULL)
+			return -1;
+		h->due = d;
+		d[h->ndue].off = off;
+		d[h->ndue++].at = at;
+	}
+	return 0;
+}
+
+/* Read the hint of fd into h: its names, their due times, its state. */
+static int
+urgent_read(int fd, struct mq_urgent *h)
 {
 	char *buf, *p, *nl;
-	struct mq_entry *e;
 	ssize_t r;
-	size_t l;
 
-	memset(s, 0, sizeof(*s));
-	*state = MQ_URGENT_OK;
+	memset(&h->s, 0, sizeof(h->s));
+	h->due = NULL;
+	h->dead = NULL;
+	h->ndue = 0;
+	h->state = MQ_URGENT_OK;
 	if ((buf = malloc(URGENT_BYTES + 4096)) == NULL)
 		return -1;
-	if ((r = pread(u->fd, buf, URGENT_BYTES + 4096, 0)) < 0) {
+	if ((r = pread(fd, buf, URGENT_BYTES + 4096, 0)) < 0) {
 		free(buf);
 		return -1;
 	}
 	if (r >= URGENT_BYTES)
-		*state = MQ_URGENT_OVER;
-	s->buf = buf;
-	s->bufcap = URGENT_BYTES + 4096;
+		h->state = MQ_URGENT_OVER;
+	h->s.buf = buf;
+	h->s.bufcap = URGENT_BYTES + 4096;
 	for (p = buf; (nl = memchr(p, '\n', (size_t)(buf + r - p))) != NULL;
 	    p = nl + 1) {
 		*nl = '\0';
 		if (p == buf && strcmp(p, ".all") == 0)
-			*state = MQ_URGENT_ALL;
-		else if (strcmp(p, ".") == 0 && *state == MQ_URGENT_OK)
-			*state = MQ_URGENT_OVER;
-		/* Written by anyone in the group: trust no name. */
-		if (!mq_name_safe(p))
-			continue;
-		if (s->n == s->cap) {
-			l = s->cap ? s->cap * 2 : 32;
-			if ((e = reallocarray(s->e, l, sizeof(*e))) == NULL)
-				return -1;
-			s->e = e;
-			s->cap = l;
-		}
-		s->e[s->n].off = (size_t)(p - buf);
-		s->e[s->n].dir = MQ_NEW;
-		s->e[s->n].level = (unsigned char)mq_level_of(p);
-		s->n++;
+			h->state = MQ_URGENT_ALL;
+		else if (strcmp(p, ".") == 0 && h->state == MQ_URGENT_OK)
+			h->state = MQ_URGENT_OVER;
+		else if (hint_line(h, p, (size_t)(p - buf)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* When the name at off of h is due (0: at once, or not known). */
+static long long
+due_of(const struct mq_urgent *h, size_t off)
+{
+	size_t lo = 0, hi = h->ndue, mid;
+
+	/* In file order: by offset. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (h->due[mid].off == off)
+			return h->due[mid].at;
+		if (h->due[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return 0;
 }
@@ -244,7 +334,7 @@ mq_urgent_open(struct mq_queue *q, struct mq_urgent *u)
 		u->state = errno == ENOENT ? MQ_URGENT_OK : MQ_URGENT_OVER;
 		return;
 	}
-	if (urgent_read(u, &u->s, &u->state) < 0) {
+	if (urgent_read(u->fd, u) < 0) {
 		u->state = MQ_URGENT_OVER;
 		return;
 	}
@@ -258,8 +348,7 @@ mq_urgent_close(struct mq_urgent *u)
 {
 	if (u->fd >= 0)
 		close(u->fd);
-	mq_scan_free(&u->s);
-	free(u->dead);
+	hint_free(u);
 	memset(u, 0, sizeof(*u));
 	u->fd = -1;
 }
@@ -268,14 +357,13 @@ mq_urgent_close(struct mq_urgent *u)
 static long
 find(const struct mq_scan *s, const char *name, int level)
 {
-	struct mq_entry key = { .off = 0, .level = (unsigned char)level };
 	size_t lo = 0, hi = s->n, mid;
 	int c;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (s->e[mid].level != key.level)
-			c = key.level < s->e[mid].level ? -1 : 1;
+		if (s->e[mid].level != level)
+			c = level < s->e[mid].level ? -1 : 1;
 		else
 			c = strcmp(name, s->buf + s->e[mid].off);
 		if (c == 0)
@@ -289,43 +377,44 @@ find(const struct mq_scan *s, const char *name, int level)
 }
 
 /*
- * Under the exclusive lock, write head, then the names now in the hint
- * that drop() does not drop (those appended since we read it are kept).
- * Unless it is a scan's (scanned), a hint marked meanwhile (".", ".all")
- * is left as it is.  -1 if the lock was not had, or it would not fit.
+ * Under the exclusive lock, write head, then the lines now in the hint
+ * whose names drop() does not drop (those appended since we read it are
+ * kept).  Unless it is a scan's (scanned), a hint marked meanwhile (".",
+ * ".all") is left as it is.  -1 if the lock was not had, or it would not
+ * fit.
  */
 static int
 urgent_write(struct mq_urgent *u, const char *head, size_t hlen,
     int scanned, int (*drop)(void *, const char *, int), void *ctx)
 {
-	struct mq_scan c;
+	struct mq_urgent c;
+	const char *name;
 	char *out = NULL;
 	size_t i, len = hlen, l;
-	int rc = -1, state;
+	int rc = -1;
 
 	if (u->rdonly || flock_wait(u->fd, LOCK_EX) < 0)
 		return -1;
-	if (urgent_read(u, &c, &state) < 0 ||
-	    (state != MQ_URGENT_OK && !scanned) ||
+	if (urgent_read(u->fd, &c) < 0 ||
+	    (c.state != MQ_URGENT_OK && !scanned) ||
 	    (out = malloc(hlen + URGENT_BYTES + 4096)) == NULL)
 		goto out;
 	memcpy(out, head, hlen);
-	for (i = 0; i < c.n; i++) {
-		if (drop(ctx, c.buf + c.e[i].off, c.e[i].level))
+	for (i = 0; i < c.s.n; i++) {
+		name = c.s.buf + c.s.e[i].off;
+		if (drop(ctx, name, c.s.e[i].level))
 			continue;
-		l = strlen(c.buf + c.e[i].off);
-		memcpy(out + len, c.buf + c.e[i].off, l);
-		out[len + l] = '\n';
-		len += l + 1;
+		if ((l = line(out + len, URGENT_BYTES - len, name,
+		    due_of(&c, c.s.e[i].off))) == 0)
+			goto out;
+		len += l;
 	}
-	if (len >= URGENT_BYTES)
-		goto out;
 	if (pwrite(u->fd, out, len, 0) == (ssize_t)len &&
 	    ftruncate(u->fd, (off_t)len) == 0)
 		rc = 0;
 out:
 	free(out);
-	mq_scan_free(&c);
+	hint_free(&c);
 	flock(u->fd, LOCK_UN);
 	return rc;
 }
@@ -342,22 +431,27 @@ drop_dead(void *ctx, const char *name, int level)
 
 /*
  * Claim from the hint, most urgent and oldest first, into out[*got...]
- * while *got < max; *due is lowered for those not due yet, which stay.
- * The names taken or gone are then dropped from the hint.  -1 on an
- * error of the spool (errno, q->errobj), as mq_claim_entry.
+ * while *got < max; *due is lowered for those not due yet, which stay
+ * (those put delayed are passed by without a look till their time).  The
+ * names taken or gone are then dropped from the hint.  -1 on an error of
+ * the spool (errno, q->errobj), as mq_claim_entry.
  */
 int
 mq_urgent_claim(struct mq_queue *q, struct mq_urgent *u, size_t max,
     long long timeout_ms, pid_t owner, struct mq_claim *out, size_t *got,
     long long *due)
 {
+	long long now = mq_now_ms(), d;
 	size_t i, dead = 0;
-	long long d;
 	int r = 0;
 
 	if (u->fd < 0 || u->state != MQ_URGENT_OK)
 		return 0;
 	for (i = 0; i < u->s.n && *got < max; i++) {
+		if (u->ndue && (d = due_of(u, u->s.e[i].off)) > now) {
+			mq_soonest(due, d);
+			continue;
+		}
 		d = 0;
 		r = mq_claim_entry(q, MQ_NEW, u->s.buf + u->s.e[i].off,
 		    timeout_ms, owner, &out[*got], &d);
@@ -401,18 +495,21 @@ drop_all(void *ctx, const char *name, int level)
 
 /*
  * A full scan s (sorted in its first head entries) is about to be the
- * index: make the hint hold every urgent name it saw in new/, and those
- * appended since.  1 if it does (the index may then leave them out), 0 if
- * not: more than URGENT_NAMES wait (the hint says ".all": the index holds
- * them), or the hint could not be written.
+ * index: make the hint hold every urgent name it saw in new/ (with the due
+ * time the hint knew), and those appended since.  1 if it does (the index
+ * may then leave them out), 0 if not: more than URGENT_NAMES wait (the
+ * hint says ".all": the index holds them), or the hint could not be
+ * written.
  */
 int
 mq_urgent_scanned(struct mq_queue *q, struct mq_urgent *u,
     const struct mq_scan *s, size_t head)
 {
 	struct scanned c = { s, head < s->n ? head : s->n };
+	const char *name;
 	char *buf;
 	size_t i, nu = 0, len = 0, same = 0, l;
+	long k;
 	int r;
 
 	for (i = 0; i < c.head && s->e[i].level < MQ_LEVEL_DEFAULT; i++)
@@ -430,15 +527,20 @@ mq_urgent_scanned(struct mq_queue *q, struct mq_urgent *u,
 		(void)urgent_write(u, ".all\n", 5, 1, drop_all, NULL);
 		return 0;
 	}
-	if ((buf = malloc(nu * (MQ_NAME_MAX + 1) + 1)) == NULL)
+	if ((buf = malloc(URGENT_BYTES)) == NULL)
 		return 0;
-	for (i = 0; i < c.head && s->e[i].level < MQ_LEVEL_DEFAULT; i++)
-		if (s->e[i].dir == MQ_NEW) {
-			l = strlen(s->buf + s->e[i].off);
-			memcpy(buf + len, s->buf + s->e[i].off, l);
-			buf[len + l] = '\n';
-			len += l + 1;
+	for (i = 0; i < c.head && s->e[i].level < MQ_LEVEL_DEFAULT; i++) {
+		if (s->e[i].dir != MQ_NEW)
+			continue;
+		name = s->buf + s->e[i].off;
+		k = u->s.n > 0 ? find(&u->s, name, s->e[i].level) : -1;
+		if ((l = line(buf + len, URGENT_BYTES - len, name, k < 0 ? 0 :
+		    due_of(u, u->s.e[k].off))) == 0) {
+			free(buf);
+			return 0;
 		}
+		len += l;
+	}
 	r = urgent_write(u, buf, len, 1, drop_scanned, &c);
 	free(buf);
 	return r == 0;

@@ -74,6 +74,7 @@ struct mq_arrival {
 	struct mq_name n;		/* its name to be: id, fields */
 	char name[MQ_NAME_MAX + 1];	/* the name it got in new/ */
 	int innew;			/* in new/, not behind its group */
+	long long at;			/* visible at, ms; 0: at once */
 };
 struct mq_entered {
 	size_t moved;			/* how many are in new/ */
@@ -242,15 +243,23 @@ void mq_hint_commit(struct mq_queue *, int fd, int ok, const char *tmp,
 int mq_level_of(const char *name);
 int mq_scan_cmp(const void *, const void *, void *buf);
 enum { MQ_URGENT_OK, MQ_URGENT_OVER, MQ_URGENT_ALL };
+struct mq_due {
+	size_t off;		/* of a name in the hint's s.buf */
+	long long at;		/* when it is due, ms */
+};
 struct mq_urgent {
 	int fd;			/* the hint; -1: none */
 	int rdonly;		/* another member's (group queue) */
 	int state;		/* OK: its names are every urgent one */
 	struct mq_scan s;	/* its names, in claim order */
+	struct mq_due *due;	/* of those put delayed, by off */
+	size_t ndue;
 	unsigned char *dead;	/* of s: taken or gone */
 };
-void mq_urgent_note(struct mq_queue *, const char *const *, size_t);
-void mq_urgent_named(struct mq_queue *, const struct mq_name *);
+void mq_urgent_note(struct mq_queue *, const char *const *,
+    const long long *at, size_t);
+void mq_urgent_named(struct mq_queue *, const struct mq_name *,
+    long long at);
 void mq_urgent_open(struct mq_queue *, struct mq_urgent *);
 int mq_urgent_claim(struct mq_queue *, struct mq_urgent *, size_t max,
     long long timeout_ms, pid_t owner, struct mq_claim *, size_t *got,

@@ -131,6 +131,7 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 		p->cap = cap;
 	}
 	e = &p->p[p->n];
+	e->at = 0;
 	for (tries = 0;; tries++) {
 		if (name_new(p, e) < 0)
 			return fail(p, "tmp", "");
@@ -174,6 +175,7 @@ mq_put_fd(struct mq_put *p, int in, const char *buf, size_t len)
 		ts[0].tv_nsec = UTIME_OMIT;
 		ts[1].tv_sec = at / 1000;
 		ts[1].tv_nsec = (at % 1000) * 1000000;
+		e->at = at;
 		if (futimens(fd, ts) < 0) {
 			fail(p, "tmp", e->tmp);
 			return undo(p);
