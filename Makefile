@@ -39,7 +39,9 @@ REAPOBJ = src/reap-follow.o src/reap-kick.o src/reap-pass.o
 bin/mqreap: $(REAPOBJ)
 $(REAPOBJ) src/mqreap.o: src/reap.h
 
+# Made afresh: ar would keep the member of a source file since removed.
 src/lib/libmq.a: $(LIBOBJ)
+	rm -f $@
 	$(AR) rcs $@ $(LIBOBJ)
 
 %.o: %.c src/lib/mq.h src/lib/mq-internal.h src/tool.h

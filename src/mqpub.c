@@ -15,7 +15,7 @@
  * error and the others still get it; "mqpub -i ID topic" later completes
  * the fan-out, giving no subscriber a second copy (topic.c, publish.c).
  * With -G, each copy joins that ordered group of its queue (group.c); with
- * -p, every copy has that level (level.c).
+ * -p, every copy has that level (naming.c).
  */
 #include <err.h>
 #include <errno.h>

@@ -726,7 +726,7 @@ wait_dispatch(struct watch *W, long long wake, int listen)
 	pfd[0].events = POLLIN;
 	/*
 	 * Also while busy in the middle of a walk: an urgent arrival is
-	 * then known, and claimed before the rest of the walk (level.c).
+	 * then known, and claimed before the rest of the walk (worker.c).
 	 * Not while the rate holds claims back: a wake-up for each arrival
 	 * would buy nothing; claim_jobs hears them when the rate allows.
 	 */

@@ -90,7 +90,7 @@ move(struct mq_queue *q, enum mq_dir dir, const char *name,
 	    newname, len) < 0)
 		return mq_entry_error(q, dir, name, errno);
 	else
-		mq_urgent_named(a->to, tn, 0);	/* its level kept (level.c) */
+		mq_urgent_named(a->to, tn, 0);	/* its level kept (urgent.c) */
 	q->dirty |= 1u << dir;
 	a->to->dirty |= 1u << MQ_NEW;
 	/* Moved away is an end for this queue's waiters (end.c). */

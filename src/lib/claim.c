@@ -4,7 +4,7 @@
  * Candidates are the entries of new/ and cur/ that the gate (gate.c) calls
  * due: visible messages, and claims whose deadline passed or whose owner is
  * known dead (expired claims come back without any reaper), taken in
- * claim order: the most urgent level first (level.c), then id order, i.e.
+ * claim order: the most urgent level first (mq_scan_cmp), then id order, i.e.
  * arrival order.  A claim is one rename to a fresh name in cur/
  * (the handle: delivery count + 1, a new random token), so that exactly one
  * of any number of concurrent claimers wins, and the old handle stops
@@ -17,7 +17,7 @@
  * failing cleanly if the claim was lost in between.
  *
  * The path, top down: mq_claim takes the urgent messages that the hint of
- * level.c names, then from the index of new/'s head while it lasts
+ * urgent.c names, then from the index of new/'s head while it lasts
  * (index.c), else scans (claim_scan) and walks the scan (claim_scanned),
  * all in claim order: the most urgent level first, then the oldest.  Each
  * candidate is considered once (consider: gate, fate, take).  struct
@@ -50,7 +50,7 @@ struct claimer {
 	struct mq_claim *out;
 	struct mq_sweep sweep;	/* what it saw of cur/ (sweep.c) */
 	size_t curleft;		/* entries of cur/ not yet looked at */
-	struct mq_urgent *u;	/* the hint of urgent names (level.c) */
+	struct mq_urgent *u;	/* the hint of urgent names (urgent.c) */
 };
 
 /* How a candidate turned out (consider). */
@@ -62,6 +62,7 @@ enum outcome {
 	FAILED,		/* an error that ends the claim */
 };
 
+static int claim_urgent(struct claimer *, struct mq_urgent *);
 static int claim_indexed(struct claimer *, struct mq_index *);
 static int claim_scan(struct claimer *, int ixstate, struct mq_index *);
 static int claim_scanned(struct claimer *, struct mq_scan *,
@@ -91,8 +92,7 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	/* Urgent arrivals first: the index holds the other levels. */
 	mq_urgent_open(q, &u);
 	k.u = &u;
-	rc = mq_urgent_claim(q, &u, max, timeout_ms, owner, out, &k.got,
-	    &k.due);
+	rc = claim_urgent(&k, &u);
 	if (k.got < max && rc == 0)
 		ixstate = mq_index_open(q, &ix, k.now);
 	/* The hint lacks some urgent names: only a scan finds them. */
@@ -155,6 +155,43 @@ mq_claim_entry(struct mq_queue *q, enum mq_dir dir, const char *name,
 }
 
 /*
+ * Claim from the hint of urgent arrivals (urgent.c), most urgent and
+ * oldest first; those put delayed are passed by without a look till their
+ * time, and stay.  The names taken or gone are then dropped from the hint.
+ */
+static int
+claim_urgent(struct claimer *k, struct mq_urgent *u)
+{
+	size_t i, dead = 0;
+	long long d;
+	int r = 0;
+
+	if (u->fd < 0 || u->state != MQ_URGENT_OK)
+		return 0;
+	for (i = 0; i < u->s.n && k->got < k->max; i++) {
+		if ((d = mq_urgent_due(u, i)) > k->now) {
+			mq_soonest(&k->due, d);
+			continue;
+		}
+		d = 0;
+		r = mq_claim_entry(k->q, MQ_NEW, mq_scan_name(&u->s, i),
+		    k->timeout_ms, k->owner, &k->out[k->got], &d);
+		if (r < 0)
+			break;
+		if (r > 0)
+			k->got++;
+		mq_soonest(&k->due, d);
+		if (r > 0 || d == 0) {
+			u->dead[i] = 1;
+			dead++;
+		}
+	}
+	if (dead > 0)
+		mq_urgent_spent(u);
+	return r < 0 ? -1 : 0;
+}
+
+/*
  * Claim from the index (index.c) while it lasts: no scan at all.  Gives up
  * after a run of names that were gone or not yet visible, so that a stale
  * index costs a bounded number of fstatat before the full scan.
@@ -186,7 +223,7 @@ claim_indexed(struct claimer *k, struct mq_index *ix)
  * claims, so that claimers waiting for this scan (index.c) go on at once
  * instead of after them; where we lose a race and go further, we race
  * them for names, as scanners do.  The urgent names are left out when the
- * hint holds them (hinted: level.c), as claimers take those first.
+ * hint holds them (hinted: urgent.c), as claimers take those first.
  */
 static void
 index_ahead(struct claimer *k, struct mq_scan *s, size_t skip, size_t sorted,

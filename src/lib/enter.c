@@ -17,7 +17,7 @@
  *	4. new/ fsync'ed once for the batch (unless the queue or the caller
  *	   asked for no syncing), and the group's line: only then are the
  *	   messages reported
- *	5. an urgent message (level.c) is named in the hint of urgent
+ *	5. an urgent message (urgent.c) is named in the hint of urgent
  *	   arrivals, so that claimers of a long backlog see it first
  *	6. overflow = drop-oldest: the least urgent level's oldest waiting
  *	   go to dead/ (fate.c)

@@ -368,7 +368,7 @@ finish(struct mq_group *g, const char *head)
 		return errno == ENOENT || errno == EEXIST ? 0 :
 		    fail(q, g->key, head);
 	q->dirty |= 1u << MQ_NEW;
-	/* An urgent head is named in the hint (level.c). */
+	/* An urgent head is named in the hint (urgent.c). */
 	mq_urgent_note(q, &head, NULL, 1);
 	return 1;
 }

@@ -8,7 +8,7 @@
  *
  *	mqindex1 CCCCCCCCCCCCC OOOOOOOOOOOO\n	created (ms), cursor (offset)
  *	NAME\n ...				in claim order: by level,
- *						then oldest first (level.c)
+ *						then oldest first (mq_scan_cmp)
  *
  * Later claimers reserve the names they need from the cursor on: under a
  * lock of the index, they read the cursor and move it past their names
@@ -26,7 +26,7 @@
  * only read the index reads it from the cursor on without moving it, and
  * races as two scanners do.  Nothing is fsync'ed: a crash loses a hint, not a
  * message.  FIFO order holds because messages that arrive later have later
- * ids than every indexed name; urgent arrivals are named in level.c's hint,
+ * ids than every indexed name; urgent arrivals are named in urgent.c's hint,
  * which claimers read first, and the index leaves out the urgent names
  * that hint holds.  Messages the index does not know (released,
  * kicked, delayed ones, foreign maildir writers' names, expired claims in

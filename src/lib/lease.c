@@ -139,7 +139,7 @@ mq_settle(struct mq_queue *q, enum mq_dir dir, const char *name,
 		r = move(q, dir, name, todir, &to, n.token[0] ? n.token : "0");
 	if (r < 0)
 		return r;
-	/* Back in new/, an urgent message is named in the hint (level.c). */
+	/* Back in new/, an urgent message is named in the hint (urgent.c). */
 	if (todir == MQ_NEW)
 		mq_urgent_named(q, &to, v->live && v->delay_ms > 0 ?
 		    now + v->delay_ms : 0);

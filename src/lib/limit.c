@@ -131,7 +131,7 @@ mq_limit_room(struct mq_queue *q, size_t want, size_t *room,
 
 /*
  * overflow = drop-oldest: while more than max_length wait, the oldest of
- * the least urgent level (level.c; then id order, i.e. arrival) go to
+ * the least urgent level (mq_scan_cmp; then id order, i.e. arrival) go to
  * dead/ with the reason "overflow" (fate.c): what would be claimed last
  * goes first, so a flood of routine work never drops an urgent message.
  * The put that calls this has already succeeded: a message that cannot be

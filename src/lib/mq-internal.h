@@ -239,9 +239,12 @@ int mq_hint_create(struct mq_queue *, const char *tmp, long long now);
 void mq_hint_commit(struct mq_queue *, int fd, int ok, const char *tmp,
     const char *name);
 
-/* level.c: priorities; the hint of urgent arrivals, QUEUE/.urgent */
+/* naming.c and scan.c: a name's level, and claim order */
 int mq_level_of(const char *name);
+int mq_level_namecmp(const char *, const char *);
 int mq_scan_cmp(const void *, const void *, void *buf);
+
+/* urgent.c: the hint of urgent arrivals, QUEUE/.urgent */
 enum { MQ_URGENT_OK, MQ_URGENT_OVER, MQ_URGENT_ALL };
 struct mq_due {
 	size_t off;		/* of a name in the hint's s.buf */
@@ -261,17 +264,11 @@ void mq_urgent_note(struct mq_queue *, const char *const *,
 void mq_urgent_named(struct mq_queue *, const struct mq_name *,
     long long at);
 void mq_urgent_open(struct mq_queue *, struct mq_urgent *);
-int mq_urgent_claim(struct mq_queue *, struct mq_urgent *, size_t max,
-    long long timeout_ms, pid_t owner, struct mq_claim *, size_t *got,
-    long long *due);
+long long mq_urgent_due(const struct mq_urgent *, size_t i);
+void mq_urgent_spent(struct mq_urgent *);
 int mq_urgent_scanned(struct mq_queue *, struct mq_urgent *,
     const struct mq_scan *, size_t head);
 void mq_urgent_close(struct mq_urgent *);
-int mq_level_namecmp(const char *, const char *);
-void mq_walk_hint_full(struct mq_walk *, const char *name);
-int mq_walk_urgent(struct mq_queue *, struct mq_walk *, int level,
-    size_t max, long long timeout_ms, pid_t owner, struct mq_claim *,
-    size_t *nout);
 
 /* host.c */
 long long mq_host_every(long long timeout_ms);

@@ -29,7 +29,7 @@
  * value, written in this order and parsed from the right, so that a foreign
  * name holding commas of its own stays whole:
  *
- *	p<digit>	its level, 0 most urgent; none: the default (level.c)
+ *	p<digit>	its level, 0 most urgent; none: the default (naming.c)
  *	t<epoch>	expires (TTL) at this time
  *	d<n>		delivered n times so far
  *	o<tag>-<pid>	claimed on behalf of this process on the host tagged
@@ -56,7 +56,7 @@
 
 #define MQ_NAME_MAX 255
 #define MQ_FIELD_MAX 64
-/* Priorities (level.c): 0 the most urgent, as nice(1); no field: 5. */
+/* Priorities (naming.c): 0 the most urgent, as nice(1); no field: 5. */
 #define MQ_LEVELS 10
 #define MQ_LEVEL_DEFAULT 5
 #define MQ_OWNER_MAX 32		/* an o field, "tag-pid", and its NUL */
@@ -203,7 +203,7 @@ int mq_put_key(struct mq_put *, const char *key);
 int mq_put_group(struct mq_put *, const char *key);
 int mq_put_level(struct mq_put *, int level);
 
-/* level.c */
+/* naming.c: priorities */
 int mq_level_parse(const char *);
 int mq_level(const struct mq_name *);
 

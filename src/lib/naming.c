@@ -26,7 +26,7 @@
 /*
  * The level (p) comes first: it is set once, at put, and kept by every move
  * (claim, release, dead letter, mqmove), so the name's first field says it
- * in every directory, and a scan finds it right after the id (level.c).
+ * in every directory, and a scan finds it right after the id (mq_level_of).
  */
 static const char fieldorder[] = "ptdkgocr";
 
@@ -417,4 +417,61 @@ mq_sanitize_word(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 	if (i == 0)
 		strlcpy(dst, "unknown", len);
+}
+
+/*
+ * Priorities.  A message has a level from 0 (the most urgent) to 9, as
+ * nice(1) and beanstalkd: a smaller number runs sooner.  Ten levels are one
+ * digit in a name, enough to say "page someone" from "nightly report", and
+ * few enough to tell apart.  The default is 5, the middle, so that work can
+ * be put both ahead of the routine (0-4) and behind it (6-9).  The level is
+ * the p field, right after the id; a message of the default level carries
+ * no field, so every name written before levels existed, and every maildir
+ * writer's, is of the default level.  Claims take the most urgent visible
+ * message first, FIFO within a level (scan.c's mq_scan_cmp); urgent.c keeps
+ * the hint that finds urgent arrivals without a scan.
+ */
+/* An option's level: one digit; -1 (EINVAL) for anything else. */
+int
+mq_level_parse(const char *s)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	return s[0] - '0';
+}
+
+/* The level of a parsed name: its p field, else the default. */
+int
+mq_level(const struct mq_name *n)
+{
+	return n->level ? n->level - '0' : MQ_LEVEL_DEFAULT;
+}
+
+/*
+ * The level of a name, for every entry of a scan: without a ",p" after its
+ * first comma it has the default level (no parse: a scan of a million).
+ */
+int
+mq_level_of(const char *name)
+{
+	const char *p = strchr(name, ',');
+	struct mq_name n;
+
+	if (p == NULL || strstr(p, ",p") == NULL ||
+	    mq_name_parse(name, &n) < 0)
+		return MQ_LEVEL_DEFAULT;
+	return mq_level(&n);
+}
+
+/* Two names in claim order (as mq_scan_cmp). */
+int
+mq_level_namecmp(const char *a, const char *b)
+{
+	int la = mq_level_of(a), lb = mq_level_of(b);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(a, b);
 }

@@ -132,7 +132,7 @@ fail:
 }
 
 /*
- * Claim order: the most urgent level first (level.c), then name order,
+ * Claim order: the most urgent level first (mq_scan_cmp), then name order,
  * which is id order, and an id starts with its enqueue time.
  */
 void
@@ -149,4 +149,15 @@ mq_scan_free(struct mq_scan *s)
 	free(s->e);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Claim order: the more urgent first, then by name (id: arrival). */
+int
+mq_scan_cmp(const void *a, const void *b, void *buf)
+{
+	const struct mq_entry *x = a, *y = b;
+
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	return strcmp((char *)buf + x->off, (char *)buf + y->off);
 }

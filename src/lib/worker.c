@@ -65,6 +65,54 @@ rescan(struct mq_queue *q, struct mq_walk *w)
 }
 
 /*
+ * A walk's hints are full: an arrival more urgent than the
+ * least urgent hint takes its place, and that one is left to the rescan.
+ */
+static void
+walk_hint_full(struct mq_walk *w, const char *name)
+{
+	size_t i, worst = 0;
+
+	w->hintover = 1;
+	for (i = 1; i < w->nhint; i++)
+		if (mq_level_namecmp(w->hint[i], w->hint[worst]) > 0)
+			worst = i;
+	if (w->nhint > 0 && mq_level_namecmp(name, w->hint[worst]) < 0)
+		memcpy(w->hint[worst], name, strlen(name) + 1);
+}
+
+/*
+ * The walk's arrivals (inotify's names) of a level more urgent than level,
+ * the walk's next entry's, are claimed first, the most urgent first: 1 if
+ * one was tried (the caller looks again), 0 if none is that urgent, -1 on
+ * an error.
+ */
+static int
+walk_urgent(struct mq_queue *q, struct mq_walk *w, int level,
+    size_t max, long long timeout_ms, pid_t owner, struct mq_claim *out,
+    size_t *nout)
+{
+	size_t i, best = 0;
+	int r;
+
+	for (i = 1; i < w->nhint; i++)
+		if (mq_level_namecmp(w->hint[i], w->hint[best]) < 0)
+			best = i;
+	if (w->nhint == 0 || mq_level_of(w->hint[best]) >= level)
+		return 0;
+	r = mq_claim_entry(q, MQ_NEW, w->hint[best], timeout_ms, owner,
+	    &out[*nout], &w->due);
+	/* Tried: the rescan or the end of the walk sees it if it waits. */
+	memmove(w->hint[best], w->hint[best + 1],
+	    (w->nhint - best - 1) * sizeof(w->hint[0]));
+	w->nhint--;
+	if (r > 0)
+		(*nout)++;
+	(void)max;
+	return r < 0 ? -1 : 1;
+}
+
+/*
  * Claim up to max messages.  When fewer are claimed, *next_ms is when
  * something not yet claimable may become so (0: nothing known).
  */
@@ -74,7 +122,7 @@ mq_walk_hint(struct mq_walk *w, const char *name)
 	if (name[0] == '.' || strlen(name) >= sizeof(w->hint[0]))
 		w->hintover = 1;
 	else if (w->nhint >= MQ_WALK_HINTS)
-		mq_walk_hint_full(w, name);	/* keep the urgent (level.c) */
+		walk_hint_full(w, name);	/* keep the most urgent */
 	else
 		memcpy(w->hint[w->nhint++], name, strlen(name) + 1);
 }
@@ -168,7 +216,7 @@ mq_walk_claim(struct mq_queue *q, struct mq_walk *w, size_t max,
 			continue;
 		}
 		/* Arrivals more urgent than the walk's next: first. */
-		if (w->nhint > 0 && (r = mq_walk_urgent(q, w,
+		if (w->nhint > 0 && (r = walk_urgent(q, w,
 		    w->s.e[w->pos].level, max, timeout_ms, owner, out,
 		    nout)) != 0) {
 			if (r < 0)

@@ -1,21 +1,11 @@
 /*
- * level.c: priorities.  A message has a level from 0 (the most urgent) to
- * 9, as nice(1) and beanstalkd: a smaller number runs sooner.  Ten levels
- * are one digit in a name, enough to say "page someone" from "nightly
- * report", and few enough to tell apart.  The default is 5, the middle, so
- * that work can be put both ahead of the routine (0-4) and behind it (6-9).
- *
- * The level is the p field of the name, right after the id (naming.c).  A
- * message of the default level carries no field: every name written before
- * levels existed, and every maildir writer's, is of the default level, and
- * nothing about them changes.  Claims take the most urgent visible message
- * first, FIFO within a level: scans, the index and walks are sorted by
- * (level, name) (mq_scan_cmp).
+ * urgent.c: the hint of urgent arrivals, QUEUE/.urgent (priorities: the
+ * level itself, its field and claim order are naming.c's and scan.c's).
  *
  * An urgent message (level < 5) that arrives after the last full scan is in
  * no index, and a claimer of a long backlog does not scan: so its name is
  * also appended to the hint QUEUE/.urgent, which claimers read before the
- * index (mq_urgent_*).  The hint is meant to hold every urgent message of
+ * index (claim.c).  The hint is meant to hold every urgent message of
  * new/; the full scan that writes the index rewrites it with the urgent
  * names it saw (plus those appended since), and the index then holds only
  * the other levels, so "the hint, then the index" is (level, id) order:
@@ -57,51 +47,6 @@
 #define URGENT_BYTES 32768	/* then "full": about 300 names */
 #define URGENT_NAMES 256	/* a scan that sees more writes ".all" */
 #define LOCK_WAIT_MS 200	/* a lock is held for microseconds */
-
-/* An option's level: one digit; -1 (EINVAL) for anything else. */
-int
-mq_level_parse(const char *s)
-{
-	if (s[0] < '0' || s[0] > '9' || s[1] != '\0') {
-		errno = EINVAL;
-		return -1;
-	}
-	return s[0] - '0';
-}
-
-/* The level of a parsed name: its p field, else the default. */
-int
-mq_level(const struct mq_name *n)
-{
-	return n->level ? n->level - '0' : MQ_LEVEL_DEFAULT;
-}
-
-/*
- * The level of a name, for every entry of a scan: without a ",p" after its
- * first comma it has the default level (no parse: a scan of a million).
- */
-int
-mq_level_of(const char *name)
-{
-	const char *p = strchr(name, ',');
-	struct mq_name n;
-
-	if (p == NULL || strstr(p, ",p") == NULL ||
-	    mq_name_parse(name, &n) < 0)
-		return MQ_LEVEL_DEFAULT;
-	return mq_level(&n);
-}
-
-/* Claim order: the more urgent first, then by name (id: arrival). */
-int
-mq_scan_cmp(const void *a, const void *b, void *buf)
-{
-	const struct mq_entry *x = a, *y = b;
-
-	if (x->level != y->level)
-		return x->level < y->level ? -1 : 1;
-	return strcmp((char *)buf + x->off, (char *)buf + y->off);
-}
 
 /* A flock, waited for LOCK_WAIT_MS at most (a stopped holder). */
 static int
@@ -429,45 +374,18 @@ drop_dead(void *ctx, const char *name, int level)
 	return level >= MQ_LEVEL_DEFAULT || (i >= 0 && u->dead[i]);
 }
 
-/*
- * Claim from the hint, most urgent and oldest first, into out[*got...]
- * while *got < max; *due is lowered for those not due yet, which stay
- * (those put delayed are passed by without a look till their time).  The
- * names taken or gone are then dropped from the hint.  -1 on an error of
- * the spool (errno, q->errobj), as mq_claim_entry.
- */
-int
-mq_urgent_claim(struct mq_queue *q, struct mq_urgent *u, size_t max,
-    long long timeout_ms, pid_t owner, struct mq_claim *out, size_t *got,
-    long long *due)
+/* When the hint's entry i is due, if it was put delayed (0: at once). */
+long long
+mq_urgent_due(const struct mq_urgent *u, size_t i)
 {
-	long long now = mq_now_ms(), d;
-	size_t i, dead = 0;
-	int r = 0;
+	return u->ndue ? due_of(u, u->s.e[i].off) : 0;
+}
 
-	if (u->fd < 0 || u->state != MQ_URGENT_OK)
-		return 0;
-	for (i = 0; i < u->s.n && *got < max; i++) {
-		if (u->ndue && (d = due_of(u, u->s.e[i].off)) > now) {
-			mq_soonest(due, d);
-			continue;
-		}
-		d = 0;
-		r = mq_claim_entry(q, MQ_NEW, u->s.buf + u->s.e[i].off,
-		    timeout_ms, owner, &out[*got], &d);
-		if (r < 0)
-			break;
-		if (r > 0)
-			(*got)++;
-		mq_soonest(due, d);
-		if (r > 0 || d == 0) {
-			u->dead[i] = 1;
-			dead++;
-		}
-	}
-	if (dead > 0)
-		(void)urgent_write(u, "", 0, 0, drop_dead, u);
-	return r < 0 ? -1 : 0;
+/* Drop from the hint the names marked dead (taken or gone). */
+void
+mq_urgent_spent(struct mq_urgent *u)
+{
+	(void)urgent_write(u, "", 0, 0, drop_dead, u);
 }
 
 /* For a scan's rewrite: the names of the scan, and the other levels. */
@@ -544,63 +462,4 @@ mq_urgent_scanned(struct mq_queue *q, struct mq_urgent *u,
 	r = urgent_write(u, buf, len, 1, drop_scanned, &c);
 	free(buf);
 	return r == 0;
-}
-
-/* Two names in claim order (as mq_scan_cmp). */
-int
-mq_level_namecmp(const char *a, const char *b)
-{
-	int la = mq_level_of(a), lb = mq_level_of(b);
-
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	return strcmp(a, b);
-}
-
-/*
- * A walk's hints (worker.c) are full: an arrival more urgent than the
- * least urgent hint takes its place, and that one is left to the rescan.
- */
-void
-mq_walk_hint_full(struct mq_walk *w, const char *name)
-{
-	size_t i, worst = 0;
-
-	w->hintover = 1;
-	for (i = 1; i < w->nhint; i++)
-		if (mq_level_namecmp(w->hint[i], w->hint[worst]) > 0)
-			worst = i;
-	if (w->nhint > 0 && mq_level_namecmp(name, w->hint[worst]) < 0)
-		memcpy(w->hint[worst], name, strlen(name) + 1);
-}
-
-/*
- * The walk's arrivals (inotify's names) of a level more urgent than level,
- * the walk's next entry's, are claimed first, the most urgent first: 1 if
- * one was tried (the caller looks again), 0 if none is that urgent, -1 on
- * an error.
- */
-int
-mq_walk_urgent(struct mq_queue *q, struct mq_walk *w, int level,
-    size_t max, long long timeout_ms, pid_t owner, struct mq_claim *out,
-    size_t *nout)
-{
-	size_t i, best = 0;
-	int r;
-
-	for (i = 1; i < w->nhint; i++)
-		if (mq_level_namecmp(w->hint[i], w->hint[best]) < 0)
-			best = i;
-	if (w->nhint == 0 || mq_level_of(w->hint[best]) >= level)
-		return 0;
-	r = mq_claim_entry(q, MQ_NEW, w->hint[best], timeout_ms, owner,
-	    &out[*nout], &w->due);
-	/* Tried: the rescan or the end of the walk sees it if it waits. */
-	memmove(w->hint[best], w->hint[best + 1],
-	    (w->nhint - best - 1) * sizeof(w->hint[0]));
-	w->nhint--;
-	if (r > 0)
-		(*nout)++;
-	(void)max;
-	return r < 0 ? -1 : 1;
 }
