@@ -216,17 +216,18 @@ record(struct mq_queue *q, int dfd, const char *pre, const char *id,
 		errno = ENAMETOOLONG;
 		return fail(q, id);
 	}
-	snprintf(tmp, sizeof(tmp), "%s.r%ld.%08x", pre, (long)getpid(),
-	    arc4random());
 retry:
+	fd = -1;
 	if (!sync && len == 0 && st == NULL &&
-	    (r = in_place(q, dfd, to, line, (size_t)n)) != 0)
-		fd = r > 0 ? -2 : -1;
-	else
+	    (r = in_place(q, dfd, to, line, (size_t)n)) != 0) {
+		if (r > 0)
+			return 0;
+	} else {
+		snprintf(tmp, sizeof(tmp), "%s.r%ld.%08x", pre,
+		    (long)getpid(), arc4random());
 		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, q->fmode);
-	if (fd == -2)
-		return 0;
+	}
 	if (fd < 0 && errno == ENOENT && again &&
 	    (fd = mq_subdir(q, dfd, ENDS, 1)) >= 0) {
 		close(fd);
