@@ -150,6 +150,19 @@ test_names(void)
 	CHECK(roundtrip("x,p01", &n) && strcmp(n.id, "x,p01") == 0);
 	CHECK(roundtrip("x,t5,p1", &n) && strcmp(n.id, "x,t5") == 0 &&
 	    n.level == '1');
+	/* A scan's look at a level: the same as the parser's. */
+	CHECK(mq_level_of("x") == MQ_LEVEL_DEFAULT &&
+	    mq_level_of("x,t5") == MQ_LEVEL_DEFAULT &&
+	    mq_level_of("x,p0,t5,d2") == 0 &&
+	    mq_level_of("1.M4.host,S=2,p3") == 3 &&
+	    mq_level_of("x,p5") == MQ_LEVEL_DEFAULT &&
+	    mq_level_of("x,p3,t5,p2") == 2 &&
+	    mq_level_of("x,pp") == MQ_LEVEL_DEFAULT);
+	/* Claim order: the level first, then the name. */
+	CHECK(mq_level_namecmp("2,p1", "1") < 0 &&
+	    mq_level_namecmp("1,p9", "2") > 0 &&
+	    mq_level_namecmp("1,p3", "2,p3") < 0 &&
+	    mq_level_namecmp("1", "2") < 0);
 	CHECK(mq_level_parse("0") == 0 && mq_level_parse("9") == 9 &&
 	    mq_level_parse("10") < 0 && mq_level_parse("") < 0 &&
 	    mq_level_parse("-1") < 0);
