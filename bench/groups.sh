@@ -20,29 +20,8 @@ G=${GROUPS_N:-1000} PER=${GROUPS_PER:-20} WG=${GROUPS_WATCH:-100}
 BIG=${GROUPS_BIG:-1000000} CALLS=${GROUPS_CALLS:-100} RUNS=${GROUPS_RUNS:-3}
 export LC_ALL=C
 
-now() { date +%s%N; }
-median() {
-	sort -g | awk '{ a[NR] = $1 } END {
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-# mkq Q: a fresh durable queue
-mkq() {
-	rm -rf "$1"
-	mqput -c -q "$1" </dev/null
-	rm -f "$1"/new/*
-}
-body() {
-	awk -v n="$1" 'BEGIN { s = sprintf("%099d", 0); gsub(/0/, "x", s)
-		for (i = 0; i < n; i++) print s }'
-}
-# fig CASE WHO COUNT NS...: the median in seconds
-fig() {
-	_c=$1 _w=$2 _n=$3
-	shift 3
-	_m=$(for x in "$@"; do echo "$x"; done | median)
-	echo "o.$_c $_w $_n $(awk -v ns="$_m" 'BEGIN { printf "%.3f", ns / 1e9 }')" |
-	    tee -a "$D/gfigs"
-}
+. "$(dirname "$0")/lib.sh"
+FIG_PREFIX=o FIG_FILE=$D/gfigs
 : >"$D/gfigs"
 
 q=$D/gq
@@ -51,7 +30,7 @@ body "$PER" >"$D/gbody"
 tnone= tgroups=
 for run in 0 $(seq "$RUNS"); do
 	for who in none groups; do
-		mkq "$q"
+		mkq "$q" yes
 		t0=$(now)
 		i=0
 		while [ $i -lt "$G" ]; do
@@ -78,7 +57,7 @@ fig cycle groups $((G * PER)) $tgroups
 for j in 1 8; do
 	ts=
 	for run in 0 $(seq "$RUNS"); do
-		mkq "$q"
+		mkq "$q" yes
 		for k in 1 2; do
 			i=0
 			while [ $i -lt "$WG" ]; do
@@ -99,7 +78,7 @@ done
 # Both queues made first, then their runs alternate: the machine's load
 # drifts alike for both.
 for n in 10 "$BIG"; do
-	mkq "$q.$n"
+	mkq "$q.$n" yes
 	head -c "$n" /dev/zero | mqput -0 -S -q -G big "$q.$n"
 	mqget -t 1h "$q.$n" >/dev/null
 done

@@ -18,30 +18,8 @@ N=${PRIO_N:-20000} BIG=${PRIO_BIG:-1000000} CALLS=${PRIO_CALLS:-100}
 RUNS=${PRIO_RUNS:-3}
 export LC_ALL=C
 
-now() { date +%s%N; }
-median() {
-	sort -g | awk '{ a[NR] = $1 } END {
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-# mkq Q SYNC: a fresh queue
-mkq() {
-	rm -rf "$1"
-	mqput -c -q "$1" </dev/null
-	rm -f "$1"/new/*
-	[ "$2" = yes ] || sed -i 's/^sync = yes/sync = no/' "$1/config"
-}
-body() {
-	awk -v n="$1" 'BEGIN { s = sprintf("%099d", 0); gsub(/0/, "x", s)
-		for (i = 0; i < n; i++) print s }'
-}
-# fig CASE WHO COUNT NS...: the median in seconds
-fig() {
-	_c=$1 _w=$2 _n=$3
-	shift 3
-	_m=$(for x in "$@"; do echo "$x"; done | median)
-	echo "p.$_c $_w $_n $(awk -v ns="$_m" 'BEGIN { printf "%.3f", ns / 1e9 }')" |
-	    tee -a "$D/pfigs"
-}
+. "$(dirname "$0")/lib.sh"
+FIG_PREFIX=p FIG_FILE=$D/pfigs
 : >"$D/pfigs"
 
 q=$D/pq

@@ -78,13 +78,8 @@ LIMIT=$W/limit
 R=$W/results
 : >"$R"
 
-now() { date +%s%N; }
-
-# median of the numbers on stdin
-median() {
-	sort -g | awk '{ a[NR] = $1 } END {
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
+# now, median, mkq, body (bench/lib.sh)
+. "$(dirname "$0")/lib.sh"
 
 # record CASE FS WHO COUNT SECONDS...: the median of the seconds
 record() {
@@ -92,20 +87,6 @@ record() {
 	shift 4
 	_m=$(for x in "$@"; do echo "$x"; done | median)
 	echo "$_c $_f $_who $_cnt $_m" >>"$R"
-}
-
-# A queue at $1, made by mqput; $2 = yes/no: sync
-mkq() {
-	rm -rf "$1"
-	mqput -c -q "$1" </dev/null
-	rm -f "$1"/new/*
-	[ "$2" = yes ] || sed -i 's/^sync = yes/sync = no/' "$1/config"
-}
-
-# 100-byte messages, one per line
-body() {
-	awk -v n="$1" 'BEGIN { s = sprintf("%099d", 0); gsub(/0/, "x", s)
-		for (i = 0; i < n; i++) print s }'
 }
 
 # The load of a section: the load average at its start and end, and the

@@ -19,11 +19,7 @@ RUNS=${STAT_RUNS:-5}
 q=$D/statq
 trap 'rm -rf "$q"' EXIT
 
-now() { date +%s%N; }
-median() {
-	sort -g | awk '{ a[NR] = $1 } END {
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
+. "$(dirname "$0")/lib.sh"
 # time_of WHO CMD...: the median of RUNS runs after a warm-up, in seconds
 time_of() {
 	who=$1

@@ -33,12 +33,9 @@ rm -rf "$D"
 mkdir -p "$D"
 trap 'rm -rf "$D" $MADE' EXIT
 
-now() { date +%s%N; }
-median() {
-	sort -g | awk '{ a[NR] = $1 } END {
-		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-mkq() {
+. "$(dirname "$0")/lib.sh"
+# mkdurable Q: a fresh durable queue
+mkdurable() {
 	rm -rf "$1"
 	mqput -c -l -q "$1" </dev/null
 }
@@ -77,7 +74,7 @@ for s in 1 10 100; do
 	rm -rf "$D/t" "$D/s"
 	mkdir "$D/s"
 	i=0
-	while [ $i -lt "$s" ]; do mkq "$D/s/q$i"; i=$((i + 1)); done
+	while [ $i -lt "$s" ]; do mkdurable "$D/s/q$i"; i=$((i + 1)); done
 	mqpub -a -c "$D/t" "$D/s"/q*
 	cnt=$((N / s))
 	[ "$cnt" -ge 5 ] || cnt=5
@@ -100,14 +97,14 @@ done
 
 # Plain, keyed, coalesced, old, limited puts: in blocks of 10, each kind in
 # turn, so that the machine's noise and drift fall on all alike.
-mkq "$D/p"
+mkdurable "$D/p"
 # The old mqput refuses settings newer than itself: its own queue.
 [ -z "$OLD" ] || "$OLD" -c -l -q "$D/o" </dev/null
-mkq "$D/l"
+mkdurable "$D/l"
 echo 'max_length = 1000000' >>"$D/l/config"
-mkq "$D/f"
+mkdurable "$D/f"
 echo 'min_free = 1%' >>"$D/f/config"
-mkq "$D/k"
+mkdurable "$D/k"
 echo first | mqput -q -K same "$D/k"
 # keyed N: N puts with fresh keys
 keyed() {

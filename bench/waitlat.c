@@ -127,6 +127,19 @@ waiting(pid_t pid)
 	return found;
 }
 
+/* The queue's directory d, open (or exit). */
+static int
+subdir(const char *q, const char *d)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", q, d);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY)) < 0)
+		err(1, "%s", path);
+	return fd;
+}
+
 static void
 mqput_like(int tmp, int new, int i, int dosync)
 {
@@ -150,7 +163,7 @@ mqput_like(int tmp, int new, int i, int dosync)
 static int
 mq(const char *mqget, const char *q, int n, int dosync)
 {
-	char path[4096], buf[4096];
+	char buf[4096];
 	double *lat, *ex, t0, t1;
 	int p[2], tmp, new, i, k, status;
 	pid_t pid;
@@ -158,12 +171,8 @@ mq(const char *mqget, const char *q, int n, int dosync)
 	if ((lat = calloc(n, sizeof(*lat))) == NULL ||
 	    (ex = calloc(n, sizeof(*ex))) == NULL)
 		err(1, "calloc");
-	snprintf(path, sizeof(path), "%s/tmp", q);
-	if ((tmp = open(path, O_RDONLY | O_DIRECTORY)) < 0)
-		err(1, "%s", path);
-	snprintf(path, sizeof(path), "%s/new", q);
-	if ((new = open(path, O_RDONLY | O_DIRECTORY)) < 0)
-		err(1, "%s", path);
+	tmp = subdir(q, "tmp");
+	new = subdir(q, "new");
 	for (i = 0; i < n; i++) {
 		if (pipe(p) < 0)
 			err(1, "pipe");
@@ -248,15 +257,9 @@ limit(const char *q, int n, int dosync)
 
 	if ((lat = calloc(n, sizeof(*lat))) == NULL)
 		err(1, "calloc");
-	snprintf(path, sizeof(path), "%s/tmp", q);
-	if ((tmp = open(path, O_RDONLY | O_DIRECTORY)) < 0)
-		err(1, "%s", path);
-	snprintf(path, sizeof(path), "%s/new", q);
-	if ((new = open(path, O_RDONLY | O_DIRECTORY)) < 0)
-		err(1, "%s", path);
-	snprintf(path, sizeof(path), "%s/cur", q);
-	if ((cur = open(path, O_RDONLY | O_DIRECTORY)) < 0)
-		err(1, "%s", path);
+	tmp = subdir(q, "tmp");
+	new = subdir(q, "new");
+	cur = subdir(q, "cur");
 	snprintf(path, sizeof(path), "%s/new", q);
 	if ((in = inotify_init1(IN_CLOEXEC)) < 0 ||
 	    inotify_add_watch(in, path, IN_MOVED_TO | IN_ONLYDIR) < 0)
