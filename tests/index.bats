@@ -31,6 +31,24 @@ fill() {
 	run -1 mqget q
 }
 
+@test "an odd entry at the head of new/ makes no claim jump ahead, with an index or without" {
+	echo x >outside
+	for q in a b c; do
+		mkq $q
+		# Older than every message: the first entry of every scan.
+		ln outside $q/new/1000000000.000001.hard
+		fill $q 100
+		for i in $(seq 100); do
+			mqget -b $q 2>>err
+		done >bodies
+		run -0 seq 100
+		[ "$(cat bodies)" = "$output" ]
+		# Skipped, and left alone.
+		[ "$(ls $q/new)" = 1000000000.000001.hard ]
+	done
+	grep -q "hard: skipped: has more than one link" err
+}
+
 @test "a message put while the index is in use is claimed after the indexed ones" {
 	mkq q
 	fill q 100

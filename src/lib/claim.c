@@ -58,6 +58,7 @@ enum outcome {
 	TAKEN,		/* claimed: in k->out */
 	PASSED,		/* not due yet, or settled otherwise (expired...) */
 	LOST,		/* another claimer took it first */
+	GONE,		/* not there any more: taken or ended meanwhile */
 	ODD,		/* no message to claim (FIFO, link, name, clock) */
 	FAILED,		/* an error that ends the claim */
 };
@@ -66,7 +67,7 @@ static int claim_urgent(struct claimer *, struct mq_urgent *);
 static int claim_indexed(struct claimer *, struct mq_index *);
 static int claim_scan(struct claimer *, int ixstate, struct mq_index *);
 static int claim_scanned(struct claimer *, struct mq_scan *,
-    unsigned char *tried, size_t *sorted);
+    unsigned char *tried, size_t *sorted, size_t mine);
 static enum outcome consider(struct claimer *, enum mq_dir, const char *,
     long long *due);
 static int take(struct claimer *, enum mq_dir, const char *,
@@ -219,33 +220,34 @@ claim_indexed(struct claimer *k, struct mq_index *ix)
 
 /*
  * Leave the next names of new/, in order, for the next claimers: all from
- * the skip-th on, the first skip being ours to try.  Written before our
- * claims, so that claimers waiting for this scan (index.c) go on at once
- * instead of after them; where we lose a race and go further, we race
- * them for names, as scanners do.  The urgent names are left out when the
- * hint holds them (hinted: urgent.c), as claimers take those first.
+ * the skip-th entry of s on (new/ or cur/), the first skip being ours to
+ * try (all of them, as we take skip messages at most).  Written before
+ * our claims, so that claimers waiting for this scan (index.c) go on at
+ * once instead of after them; where we lose a race and go further, we
+ * race them for names, as scanners do.  The urgent names are left out
+ * when the hint holds them (hinted: urgent.c), as claimers take those
+ * first.  Returns where the entries left to us end: till the next full
+ * scan no one else tries them, so our walk must not jump over them.
  */
-static void
+static size_t
 index_ahead(struct claimer *k, struct mq_scan *s, size_t skip, size_t sorted,
     int hinted)
 {
 	const char **idx;
-	size_t i, n;
+	size_t i, n, mine;
 
-	if ((idx = reallocarray(NULL, MQ_INDEX_MAX, sizeof(*idx))) == NULL)
-		return;
 	if (sorted > s->n)
 		sorted = s->n;
-	for (i = n = 0; i < sorted && n < MQ_INDEX_MAX; i++) {
-		if (s->e[i].dir != MQ_NEW)
-			continue;
-		if (skip > 0)
-			skip--;
-		else if (!hinted || s->e[i].level >= MQ_LEVEL_DEFAULT)
+	if ((idx = reallocarray(NULL, MQ_INDEX_MAX, sizeof(*idx))) == NULL)
+		return 0;	/* no index: every name is tried again */
+	mine = skip < sorted ? skip : sorted;
+	for (i = mine, n = 0; i < sorted && n < MQ_INDEX_MAX; i++)
+		if (s->e[i].dir == MQ_NEW &&
+		    (!hinted || s->e[i].level >= MQ_LEVEL_DEFAULT))
 			idx[n++] = mq_scan_name(s, i);
-	}
 	mq_index_write(k->q, idx, n, k->now);
 	free(idx);
+	return mine;
 }
 
 /*
@@ -260,7 +262,7 @@ claim_scan(struct claimer *k, int ixstate, struct mq_index *ix)
 {
 	struct mq_scan s;
 	unsigned char *tried = NULL;
-	size_t nnew, sorted, passed, need = k->max - k->got;
+	size_t nnew, sorted, passed, need = k->max - k->got, mine = 0;
 	int rc = -1, sweep, hinted;
 
 	memset(&s, 0, sizeof(s));
@@ -280,11 +282,11 @@ claim_scan(struct claimer *k, int ixstate, struct mq_index *ix)
 		goto out;
 	hinted = mq_urgent_scanned(k->q, k->u, &s, sorted);
 	if (nnew >= MQ_INDEX_MIN + need)
-		index_ahead(k, &s, need, sorted, hinted);
+		mine = index_ahead(k, &s, need, sorted, hinted);
 	else if (ixstate >= 0)
 		mq_index_drop(k->q);
 	mq_index_close(ix);
-	rc = claim_scanned(k, &s, tried, &sorted);
+	rc = claim_scanned(k, &s, tried, &sorted, mine);
 	if (rc == 0 && sweep && k->curleft == 0) {
 		/* Ours, made in this call, are in cur/ too. */
 		if (k->got > 0)
@@ -304,25 +306,43 @@ seen(struct claimer *k, const char *name, long long due, enum outcome o)
 {
 	struct mq_name n;
 
-	if (o == ODD || mq_name_parse(name, &n) < 0)
+	if (o == ODD || o == GONE || mq_name_parse(name, &n) < 0)
 		k->sweep.spoilt = 1;
 	else
 		mq_sweep_seen(&k->sweep, due, n.owner);
 }
 
 /*
- * Walk a scan in id order.  Pass 0 goes in order, but after losing a race
- * it jumps a short random distance ahead, so that concurrent claimers
- * spread out instead of all fighting for the head; pass 1 takes what was
- * jumped.  Only the head is sorted (*sorted entries) unless the claim runs
- * past it.
+ * How far a walk that lost entry i may jump: not into a less urgent level
+ * (claim order), not over the names before mine (the index left them to
+ * us alone), JUMP_MAX at most, within the sorted head.
+ */
+static size_t
+jump_room(const struct mq_scan *s, size_t i, size_t sorted, size_t mine)
+{
+	size_t j;
+
+	if (i + 1 < mine)
+		return 0;
+	for (j = i + 1; j < sorted && j - i <= JUMP_MAX &&
+	    s->e[j].level == s->e[i].level; j++)
+		;
+	return j - i - 1;
+}
+
+/*
+ * Walk a scan in claim order.  Pass 0 goes in order, but after losing a
+ * race it jumps a short random distance ahead within the level (see
+ * jump_room), so that concurrent claimers spread out instead of all
+ * fighting for the head; pass 1 takes what was jumped.  Only the head is
+ * sorted (*sorted entries) unless the claim runs past it.
  */
 static int
 claim_scanned(struct claimer *k, struct mq_scan *s, unsigned char *tried,
-    size_t *sorted)
+    size_t *sorted, size_t mine)
 {
 	enum outcome o;
-	size_t i, pass, left;
+	size_t i, pass, room;
 	long long due;
 
 	for (pass = 0; pass < 2 && k->got < k->max; pass++) {
@@ -344,13 +364,12 @@ claim_scanned(struct claimer *k, struct mq_scan *s, unsigned char *tried,
 				if (o != TAKEN)
 					seen(k, mq_scan_name(s, i), due, o);
 			}
-			left = s->n - i - 1;
 			if (o == TAKEN)
 				k->got++;
-			else if ((o == LOST || o == ODD) && pass == 0 &&
-			    left > 1)
-				i += arc4random_uniform(left < JUMP_MAX ?
-				    (uint32_t)left : JUMP_MAX);
+			else if ((o == LOST || o == GONE) && pass == 0 &&
+			    (room = jump_room(s, i, *sorted < s->n ? *sorted :
+			    s->n, mine)) > 1)
+				i += arc4random_uniform((uint32_t)room);
 		}
 	}
 	return 0;
@@ -391,6 +410,7 @@ consider(struct claimer *k, enum mq_dir dir, const char *name,
 		mq_odd(q, dir, name, &l, k->now, 1);
 		return ODD;
 	case MQ_LOOK_GONE:
+		return GONE;
 	case MQ_LOOK_DISTRUSTED:
 		return ODD;
 	}
