@@ -343,6 +343,12 @@ main(int argc, char *argv[])
 		rc = mq_tool_error(&q, NULL);
 	else
 		rc = handout(&q, c, n, body, eol);
+	if (w != NULL)
+		/*
+		 * A consumer woken for the line: let its reader have the
+		 * CPU before our teardown (watch, heartbeat, exit).
+		 */
+		(void)mq_tool_answer();
 	mq_watch_close(w);
 	mq_host_leave(&q);
 	free(c);
