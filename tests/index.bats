@@ -49,6 +49,25 @@ fill() {
 	grep -q "hard: skipped: has more than one link" err
 }
 
+@test "a waiting mqget woken to a long backlog claims its head and indexes the rest" {
+	mkq q
+	mqget -w 30 q >got &
+	pid=$!
+	until_ok has_fd "$pid" signalfd
+	until_ok test -e q/.cur
+	kill -STOP "$pid"
+	fill q 100
+	kill -CONT "$pid"
+	wait "$pid"
+	[ "$(cat "$(cat got)")" = 1 ]
+	[ -f q/.index ]
+	for i in $(seq 99); do
+		mqget -b q
+	done >bodies
+	run -0 seq 2 100
+	[ "$(cat bodies)" = "$output" ]
+}
+
 @test "a message put while the index is in use is claimed after the indexed ones" {
 	mkq q
 	fill q 100

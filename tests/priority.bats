@@ -310,3 +310,20 @@ waiting_at_least() {
 			exit bad > 0
 		}' puts gots
 }
+
+@test "a waiting mqget claims the most urgent of what arrived while it waited" {
+	mkq q
+	mqget -w 30 q >got &
+	pid=$!
+	# Its first look is done (the note of cur/), its watch open: stop it
+	# there, so that it wakes to several arrivals at once.
+	until_ok has_fd "$pid" signalfd
+	until_ok test -e q/.cur
+	kill -STOP "$pid"
+	for l in 5 7 5; do echo "routine $l" | mqput -q -p "$l" q; done
+	echo urgent | mqput -q -p 2 q
+	kill -CONT "$pid"
+	wait "$pid"
+	[ "$(cat "$(cat got)")" = urgent ]
+	[ "$(mqget -b q)" = "routine 5" ]
+}

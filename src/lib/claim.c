@@ -19,7 +19,10 @@
  * The path, top down: mq_claim takes the urgent messages that the hint of
  * urgent.c names, then from the index of new/'s head while it lasts
  * (index.c), else scans (claim_scan) and walks the scan (claim_scanned),
- * all in claim order: the most urgent level first, then the oldest.  Each
+ * all in claim order: the most urgent level first, then the oldest.  A
+ * process whose last claim scanned a short new/ without hint or index (a
+ * woken mqget -w) scans at once: the scan is the truth and cheap, and a
+ * backlog grown meanwhile costs that one scan, which indexes it.  Each
  * candidate is considered once (consider: gate, fate, take).  struct
  * claimer carries the call's whole state through it.
  */
@@ -91,10 +94,14 @@ mq_claim(struct mq_queue *q, size_t max, long long timeout_ms, pid_t owner,
 	if ((rc = mq_paused(q)) != 0)
 		return rc < 0 ? -1 : 0;
 	/* Urgent arrivals first: the index holds the other levels. */
-	mq_urgent_open(q, &u);
+	if (q->newshort) {
+		memset(&u, 0, sizeof(u));
+		u.fd = -1;
+	} else
+		mq_urgent_open(q, &u);
 	k.u = &u;
 	rc = claim_urgent(&k, &u);
-	if (k.got < max && rc == 0)
+	if (k.got < max && rc == 0 && !q->newshort)
 		ixstate = mq_index_open(q, &ix, k.now);
 	/* The hint lacks some urgent names: only a scan finds them. */
 	if (ixstate == 1 && u.state == MQ_URGENT_OVER)
@@ -281,6 +288,7 @@ claim_scan(struct claimer *k, int ixstate, struct mq_index *ix)
 	if (s.n && (tried = calloc(s.n, 1)) == NULL)
 		goto out;
 	hinted = mq_urgent_scanned(k->q, k->u, &s, sorted);
+	k->q->newshort = nnew < MQ_INDEX_MIN && ixstate < 0 && k->u->fd < 0;
 	if (nnew >= MQ_INDEX_MIN + need)
 		mine = index_ahead(k, &s, need, sorted, hinted);
 	else if (ixstate >= 0)

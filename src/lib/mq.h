@@ -120,6 +120,9 @@ struct mq_queue {
 	long long waits_at;	/* when ends/wait/ was looked for (end.c) */
 	int waits;		/* it was there: someone may wait */
 	struct mq_ends *ends;	/* heads ended, groups to move on (group.c) */
+	void *scans[MQ_NDIRS];	/* DIR streams kept for the next scan */
+	int newshort;		/* our last claim scanned a short new/, with
+				   neither hint nor index (claim.c) */
 	/* Called for each spool entry that is skipped (FIFO, link, ...). */
 	void (*skipped)(struct mq_queue *, enum mq_dir, const char *name,
 	    const char *why);

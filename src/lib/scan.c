@@ -68,6 +68,11 @@ mq_fd_opendir(int dfd)
 	return dp;
 }
 
+/*
+ * List dir into s.  The stream stays open for the process's next scan (a
+ * rewind, where opening one costs four calls more), till mq_close, or
+ * till a scan fails.
+ */
 int
 mq_scan(struct mq_queue *q, enum mq_dir dir, struct mq_scan *s)
 {
@@ -76,7 +81,9 @@ mq_scan(struct mq_queue *q, enum mq_dir dir, struct mq_scan *s)
 	DIR *dp;
 	int e;
 
-	if ((dp = mq_dir_open(q, dir)) == NULL)
+	if ((dp = q->scans[dir]) != NULL)
+		rewinddir(dp);
+	else if ((dp = q->scans[dir] = mq_dir_open(q, dir)) == NULL)
 		return -1;
 	for (;;) {
 		errno = 0;
@@ -121,11 +128,11 @@ mq_scan(struct mq_queue *q, enum mq_dir dir, struct mq_scan *s)
 	}
 	if (errno != 0)
 		goto fail;
-	closedir(dp);
 	return 0;
 fail:
 	e = errno;
 	closedir(dp);
+	q->scans[dir] = NULL;
 	strlcpy(q->errobj, mq_dirnames[dir], sizeof(q->errobj));
 	errno = e;
 	return -1;

@@ -116,6 +116,9 @@ mq_close(struct mq_queue *q)
 		(void)mq_sync(q);
 	mq_group_close(q);
 	for (i = 0; i < MQ_NDIRS; i++) {
+		if (q->scans[i] != NULL)
+			closedir(q->scans[i]);
+		q->scans[i] = NULL;
 		if (q->dfd[i] >= 0)
 			close(q->dfd[i]);
 		q->dfd[i] = -1;
