@@ -155,6 +155,44 @@ small() {
 	[ "$(cat "$(cat got)")" = body ]
 }
 
+@test "mqget -w paused while it waits: a message waits with it, and comes once the pause file goes" {
+	mkq q
+	mqget -w 60s q >got 3>&- &
+	pid=$!
+	until_ok has_fd "$pid" signalfd
+	until_ok test -e q/.cur
+	touch q/paused
+	put q >/dev/null
+	# Woken by the arrival, it finds the queue paused and waits on.
+	kill -0 "$pid"
+	[ "$(count q/cur)" = 0 ]
+	rm q/paused
+	wait "$pid"
+	[ "$(cat "$(cat got)")" = body ]
+}
+
+@test "a waiting mqget does not rescan for the hints' rewrites, only for arrivals" {
+	command -v strace >/dev/null || skip "no strace"
+	mkq q
+	strace -f -o trace -e trace=lseek mqget -w 60s q >got 3>&- &
+	pid=$!
+	# The traced mqget, strace's child, has its watch open.
+	watching() { has_fd "$(pgrep -P "$pid" mqget)" signalfd; }
+	until_ok watching
+	until_ok test -e q/.cur
+	# Names leaving the queue directory, as a rewritten hint's do.
+	for i in $(seq 20); do
+		: >q/.index.new
+		mv q/.index.new q/.x
+		rm q/.x
+	done
+	put q >/dev/null
+	wait "$pid"
+	[ "$(cat "$(cat got)")" = body ]
+	# One rescan (a rewind of new/): the arrival's.
+	[ "$(grep -c 'lseek(.*, 0, SEEK_SET)' trace)" = 1 ]
+}
+
 @test "mqwatch stops claiming as soon as the pause file appears, and resumes when it goes" {
 	mkq q
 	mqwatch -n 2 q -- sh -c 'cat >>handled' 3>&- &

@@ -12,12 +12,13 @@
  *
  * Its events come as a real-time signal, blocked (never delivered) and
  * read from a signalfd, which a poll(2) waits on as on an inotify
- * descriptor.  They carry no name: any one is a rescan.  DN_CREATE covers
- * creat, link and a rename into new/; DN_DELETE on the queue directory
- * covers the removal (or rename away) of its pause file, and also wakes on
- * the rewrites of the hints (.index, .cur): a useless rescan, at most one
- * per rewrite.  When the signal queue is full the kernel sends SIGIO
- * instead: read too, a rescan as after IN_Q_OVERFLOW.
+ * descriptor.  They carry no name, only the directory (si_fd).  DN_CREATE
+ * covers creat, link and a rename into new/: a rescan; DN_DELETE on the
+ * queue directory covers the removal (or rename away) of its pause file,
+ * and also the rewrites of the hints (.index, .cur, .urgent): only a
+ * waiter that last saw the queue paused rescans for those (watch.c).  When
+ * the signal queue is full the kernel sends SIGIO instead: read too, a
+ * rescan as after IN_Q_OVERFLOW.
  *
  * Invariant: the signals stay blocked while a watched directory is open;
  * mq_dnwatch_close closes the directories (no signal comes after that:
@@ -91,19 +92,23 @@ mq_dnwatch_open(struct mq_dnwatch *d, int newfd, int qfd)
 }
 
 /*
- * Read every pending event: 1 if there was one.  A read that did not fill
- * the buffer took all that was queued: no second read to hear EAGAIN, a
- * system call less between a wake and the claim.
+ * Read every pending event: MQ_DN_NEW and MQ_DN_QUEUE for what they said
+ * (0: none).  A read that did not fill the buffer took all that was
+ * queued: no second read to hear EAGAIN, a system call less between a
+ * wake and the claim.
  */
 int
 mq_dnwatch_drain(struct mq_dnwatch *d)
 {
 	struct signalfd_siginfo si[16];
-	ssize_t r;
+	ssize_t r, i;
 	int any = 0;
 
 	while ((r = read(d->sfd, si, sizeof(si))) > 0) {
-		any = 1;
+		for (i = 0; i < r / (ssize_t)sizeof(si[0]); i++)
+			any |= si[i].ssi_signo == (uint32_t)SIGRTMIN &&
+			    si[i].ssi_fd == d->dir[1] ? MQ_DN_QUEUE :
+			    MQ_DN_NEW;
 		if ((size_t)r < sizeof(si))
 			break;
 	}

@@ -39,10 +39,13 @@ mq_paused(struct mq_queue *q)
 {
 	struct stat st;
 
+	q->pausedseen = 1;	/* or unknown */
 	if (fstatat(q->fd, PAUSED, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 1;
-	if (errno == ENOENT)
+	if (errno == ENOENT) {
+		q->pausedseen = 0;
 		return 0;
+	}
 	strlcpy(q->errobj, PAUSED, sizeof(q->errobj));
 	return -1;
 }

@@ -33,6 +33,8 @@ struct mq_dnwatch {
 	sigset_t old;		/* the caller's signal mask */
 };
 int mq_dnwatch_open(struct mq_dnwatch *, int newfd, int qfd);
+#define MQ_DN_NEW 1		/* drained: something entered new/ (or lost) */
+#define MQ_DN_QUEUE 2		/* a name left the queue directory */
 int mq_dnwatch_drain(struct mq_dnwatch *);
 void mq_dnwatch_close(struct mq_dnwatch *);
 /* spool.c */

@@ -121,6 +121,7 @@ struct mq_queue {
 	int waits;		/* it was there: someone may wait */
 	struct mq_ends *ends;	/* heads ended, groups to move on (group.c) */
 	void *scans[MQ_NDIRS];	/* DIR streams kept for the next scan */
+	int pausedseen;		/* the pause file, as mq_paused last saw it */
 	int newshort;		/* our last claim scanned a short new/, with
 				   neither hint nor index (claim.c) */
 	/* Called for each spool entry that is skipped (FIFO, link, ...). */

@@ -35,6 +35,7 @@ struct mq_watch {
 	int qwd;	/* the watch on the queue directory */
 	long long poll_ms;
 	int brief;	/* fd is dn's signalfd (dnwatch.c) */
+	const struct mq_queue *q; /* brief: its pause last seen */
 	struct mq_dnwatch dn;
 };
 
@@ -70,6 +71,7 @@ mq_watch_open(struct mq_queue *q, int flags)
 	w->fd = w->nwd = w->qwd = -1;
 	w->poll_ms = q->cfg.poll_ms > 0 ? q->cfg.poll_ms : MQ_POLL_MS;
 	w->brief = 0;
+	w->q = q;
 	if ((flags & MQ_WATCH_POLL) || mq_remote(q->fd))
 		return w;
 	if (flags & MQ_WATCH_BRIEF) {
@@ -174,8 +176,16 @@ mq_watch_drain(struct mq_watch *w, struct mq_walk *walk)
 		if (walk != NULL) {
 			walk->stale = 1;
 			walk->pauseknown = 0;
+			return mq_dnwatch_drain(&w->dn) != 0;
 		}
-		return mq_dnwatch_drain(&w->dn);
+		/*
+		 * Only the queue directory: a hint rewritten (or our own
+		 * note), or the pause file gone, which matters only to one
+		 * that last saw the queue paused.
+		 */
+		any = mq_dnwatch_drain(&w->dn);
+		return (any & MQ_DN_NEW) ||
+		    ((any & MQ_DN_QUEUE) && w->q->pausedseen);
 	}
 	do {
 		if ((r = read(w->fd, buf, sizeof(buf))) <= 0)
