@@ -159,8 +159,7 @@ small() {
 	mkq q
 	mqget -w 60s q >got 3>&- &
 	pid=$!
-	until_ok has_fd "$pid" signalfd
-	until_ok test -e q/.cur
+	until_ok looked "$pid" q
 	touch q/paused
 	put q >/dev/null
 	# Woken by the arrival, it finds the queue paused and waits on.
@@ -176,10 +175,9 @@ small() {
 	mkq q
 	strace -f -o trace -e trace=lseek mqget -w 60s q >got 3>&- &
 	pid=$!
-	# The traced mqget, strace's child, has its watch open.
-	watching() { has_fd "$(pgrep -P "$pid" mqget)" signalfd; }
-	until_ok watching
-	until_ok test -e q/.cur
+	# The traced mqget is strace's child.
+	traced_looked() { looked "$(pgrep -P "$pid" mqget)" q; }
+	until_ok traced_looked
 	# Names leaving the queue directory, as a rewritten hint's do.
 	for i in $(seq 20); do
 		: >q/.index.new

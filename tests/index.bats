@@ -53,8 +53,7 @@ fill() {
 	mkq q
 	mqget -w 30 q >got &
 	pid=$!
-	until_ok has_fd "$pid" signalfd
-	until_ok test -e q/.cur
+	until_ok looked "$pid" q
 	kill -STOP "$pid"
 	fill q 100
 	kill -CONT "$pid"

@@ -315,10 +315,8 @@ waiting_at_least() {
 	mkq q
 	mqget -w 30 q >got &
 	pid=$!
-	# Its first look is done (the note of cur/), its watch open: stop it
-	# there, so that it wakes to several arrivals at once.
-	until_ok has_fd "$pid" signalfd
-	until_ok test -e q/.cur
+	# Stopped after its first look, it wakes to several arrivals at once.
+	until_ok looked "$pid" q
 	kill -STOP "$pid"
 	for l in 5 7 5; do echo "routine $l" | mqput -q -p "$l" q; done
 	echo urgent | mqput -q -p 2 q

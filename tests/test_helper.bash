@@ -60,6 +60,13 @@ has_fd() {
 	ls -l "/proc/$1/fd" 2>/dev/null | grep -q "$2"
 }
 
+# looked PID Q: the waiting mqget PID has its watch open and has made its
+# first look at Q (it left the note of cur/): an arrival from now on wakes
+# it for a second one.
+looked() {
+	has_fd "$1" signalfd && [ -e "$2/.cur" ]
+}
+
 # like_check ENTITY N: after tests/like.sh ran, the entity's counter is N,
 # its log has N updates, each producer's in the order it put them, and no
 # two of them overlapped in time.

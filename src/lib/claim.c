@@ -332,6 +332,8 @@ jump_room(const struct mq_scan *s, size_t i, size_t sorted, size_t mine)
 
 	if (i + 1 < mine)
 		return 0;
+	if (sorted > s->n)
+		sorted = s->n;
 	for (j = i + 1; j < sorted && j - i <= JUMP_MAX &&
 	    s->e[j].level == s->e[i].level; j++)
 		;
@@ -375,8 +377,7 @@ claim_scanned(struct claimer *k, struct mq_scan *s, unsigned char *tried,
 			if (o == TAKEN)
 				k->got++;
 			else if ((o == LOST || o == GONE) && pass == 0 &&
-			    (room = jump_room(s, i, *sorted < s->n ? *sorted :
-			    s->n, mine)) > 1)
+			    (room = jump_room(s, i, *sorted, mine)) > 1)
 				i += arc4random_uniform((uint32_t)room);
 		}
 	}
