@@ -61,6 +61,25 @@ done_rc() {
 	[ "$(cat "q/ends/$id")" = "$(printf 'acknowledged\nthe answer')" ]
 }
 
+# The record comes before the move to done/: a waiter that looked for it a
+# moment too early, then finds the message in done/, must look again
+# (CI once saw live video's requesters exit 0 with no result).  strace
+# makes that moment: the waiter's last open of the record (the one that
+# finds it, counted in a plain run) is told ENOENT.
+@test "a waiter that misses the record by a moment and then finds its message in done/ still prints the result" {
+	mkq q
+	id=$(put q -K k)
+	echo 'the answer' | mqack -R - "$(mqget q)"
+	# Twice: the first makes ends/wait/, which the second finds.
+	mqwait q "$id" >/dev/null
+	strace -o plain -e trace=openat mqwait -r q "$id" >/dev/null
+	n=$(grep -n "\"$id\"" plain | tail -n 1 | cut -d: -f1)
+	run -0 strace -o missed -e trace=openat \
+	    -e inject=openat:error=ENOENT:when="$n" mqwait -r q "$id"
+	grep "\"$id\".*(INJECTED)" missed
+	[ "$output" = "the answer" ]
+}
+
 @test "a waiter on a dead-lettered message exits 7 with the reason" {
 	mkq q
 	id=$(put q)

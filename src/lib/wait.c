@@ -373,6 +373,7 @@ refresh(struct mq_waiter *w)
 int
 mq_wait_end(struct mq_waiter *w, long long until, struct mq_ended *out)
 {
+	struct mq_ended rec;
 	long long now, look = 0, at;
 	int r, where = 0;
 
@@ -394,8 +395,20 @@ mq_wait_end(struct mq_waiter *w, long long until, struct mq_ended *out)
 		}
 		now = mq_now_ms();
 		if (now >= look) {
-			if ((where = locate(w, out)) > 0)
+			/*
+			 * Ended: its record, if it has one, was written
+			 * before its move (end.c), so it may have come
+			 * since the read above: read again, or a result
+			 * would be lost for the word of the name.
+			 */
+			if ((where = locate(w, out)) > 0) {
+				if (w->efd >= 0 && (r = mq_end_read(w->q,
+				    w->efd, w->id, &rec)) != 0) {
+					*out = rec;
+					return r;
+				}
 				return 1;
+			}
 			if (where < 0 && errno != ENOENT)
 				return -1;
 			if (where == 0)
