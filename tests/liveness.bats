@@ -208,11 +208,6 @@ bricks() {
 	    END { exit n == 0 }'
 }
 
-# listed DIR N: the volume lists N entries or more in DIR.
-listed() {
-	[ "$(ls "$1" | wc -l)" -ge "$2" ]
-}
-
 bricks_gone() {
 	bricks "$@" >/dev/null
 	[ $? -eq 1 ]
@@ -251,7 +246,7 @@ bricks_up() {
 	# entries pending heal).  Not lost: listed once healed.  (Not a wait
 	# for "no entry pending heal": after the file's other tests that
 	# never came within 120 s.)
-	gl_wait 60 listed "$qa/done" "$n"
+	gl_wait 60 files_in "$qa/done" "$n"
 	kill -0 "$hostA"
 	pid=$(pgrep -f -x "mqwatch -j 4 -t 1m $qa -- .*")
 	kill -TERM "$pid"

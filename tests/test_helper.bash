@@ -30,6 +30,11 @@ count() {
 	echo "$n"
 }
 
+# files_in DIR N: DIR holds at least N entries.
+files_in() {
+	[ "$(count "$1")" -ge "$2" ]
+}
+
 # as_nobody CMD...: run as an unprivileged user (root ignores permissions).
 as_nobody() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"

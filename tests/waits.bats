@@ -356,11 +356,6 @@ within() {
 	done
 }
 
-# files_in DIR N: DIR holds at least N files.
-files_in() {
-	[ "$(count "$1")" -ge "$2" ]
-}
-
 # requesters: req.sh I, one viewer of segment I % 5, "mqput -K SEG -W";
 # writes req/I: the segment, the exit status, whether the segment's cache
 # file existed when it returned, and what it printed (the result).  A sh

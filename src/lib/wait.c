@@ -398,8 +398,8 @@ mq_wait_end(struct mq_waiter *w, long long until, struct mq_ended *out)
 			/*
 			 * Ended: its record, if it has one, was written
 			 * before its move (end.c), so it may have come
-			 * since the read above: read again, or a result
-			 * would be lost for the word of the name.
+			 * since the read above: read again, or the name's
+			 * "acknowledged" would hide a result.
 			 */
 			if ((where = locate(w, out)) > 0) {
 				if (w->efd >= 0 && (r = mq_end_read(w->q,
